@@ -1,0 +1,1 @@
+"""Bug datasets, the benchmark runner and reports; benchmark scripts beside them."""

@@ -1,0 +1,1 @@
+"""Input and output abstention; BouncerBench loading, scoring and export."""

@@ -1,0 +1,1 @@
+"""The `patchwarden` command line (Typer). Thin: parse flags, call library code, render."""

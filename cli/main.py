@@ -1,0 +1,64 @@
+"""Entry point: `patchwarden`. Each command group lives in its own module."""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from cli.common import fail
+
+__version__ = "0.1.0"
+
+app = typer.Typer(
+    name="patchwarden",
+    help="Automated program repair that validates its patches, refuses when it should, "
+    "trains repair policies with RL and repairs the language model itself.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"patchwarden {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+):
+    """patchwarden: validated patches, honest abstentions, trained repair policies, repaired models."""
+
+
+# (module, attribute, name, help). Groups are Typer apps; single commands are functions.
+GROUPS = [
+    ("cli.sandbox", "app", "sandbox", "Run commands in local or Docker sandboxes; build the image; check backends."),
+    ("cli.bounce", "app", "bounce", "Judge one issue (input) or one patch (output): accept or bounce."),
+    ("cli.bouncerbench", "app", "bouncerbench", "Score, run and export bouncers on BouncerBench."),
+    ("cli.train", "app", "train", "Repair-R1: build datasets, train test-then-repair policies with GRPO, evaluate."),
+    ("cli.neuron", "app", "neuron", "Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas."),
+    ("cli.bench", "app", "bench", "Run repair over bug datasets (optionally with Ray) and build reports."),
+]
+COMMANDS = [
+    ("cli.repair_cmd", "repair", "repair", "Repair a Python git repository: localize, generate, validate, emit a patch."),
+    ("cli.repair_cmd", "localize", "localize", "Rank the functions most likely to hold the bug, with evidence."),
+]
+
+for module, attr, name, help_text in COMMANDS:
+    app.command(name=name, help=help_text)(getattr(importlib.import_module(module), attr))
+for module, attr, name, help_text in GROUPS:
+    app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=help_text)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    main()

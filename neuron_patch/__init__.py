@@ -1,0 +1,1 @@
+"""Repairing the language model itself: MINT neuron patches and IRepair layer slicing."""

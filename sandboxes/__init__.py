@@ -1,0 +1,54 @@
+"""Where untrusted code runs: `local` (process group + rlimits) and `docker` (no network).
+
+    from sandboxes import open_sandbox
+    with open_sandbox("local", "path/to/repo") as sbx:
+        result = sbx.run(["python", "-m", "pytest", "-q"], timeout=60)
+
+Every backend works on a private copy of the source directory.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Limits, RunResult, Sandbox, SandboxError, SandboxSpec
+
+BACKENDS = ("local", "docker", "auto")
+DEFAULT_IMAGE = "patchwarden/sandbox:py3"
+
+
+def resolve_backend(backend: str, image: str | None = None) -> str:
+    """Turn `auto` into a concrete backend: docker when its engine and image are ready."""
+    if backend not in BACKENDS:
+        raise SandboxError(f"unknown sandbox backend {backend!r}: choose one of local, docker, auto")
+    if backend != "auto":
+        return backend
+    try:
+        from .docker_sandbox import docker_ready
+    except ImportError:
+        return "local"
+    ok, _why = docker_ready(image or DEFAULT_IMAGE)
+    return "docker" if ok else "local"
+
+
+def open_sandbox(
+    backend: str = "local",
+    source: Path | str | None = None,
+    *,
+    image: str | None = None,
+    limits: Limits | None = None,
+) -> Sandbox:
+    backend = resolve_backend(backend, image)
+    if backend == "local":
+        from .local import LocalSandbox
+
+        return LocalSandbox(source, limits)
+    from .docker_sandbox import DockerSandbox
+
+    return DockerSandbox(source, image=image or DEFAULT_IMAGE, limits=limits)
+
+
+def open_spec(spec: SandboxSpec, source: Path | str | None = None) -> Sandbox:
+    return open_sandbox(spec.backend, source, image=spec.image, limits=spec.limits)
+
+
+__all__ = ["BACKENDS", "DEFAULT_IMAGE", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxSpec", "open_sandbox", "open_spec", "resolve_backend"]

@@ -1,0 +1,270 @@
+"""Local sandbox: a process group with rlimits, over a private copy of the work dir.
+
+Containment, in layers:
+- every command starts its own session (process group); a timeout kills the group;
+- rlimits cap address space, CPU time, file size and (for non-root users) processes;
+- as root, where the cgroup v1 `pids` controller is writable, each sandbox gets its own
+  pids cgroup: it caps the number of processes (RLIMIT_NPROC does not bind root) and lets
+  `close()` kill processes that escaped the group with setsid;
+- the environment is rebuilt from an allow-list, so API keys and tokens never leak in,
+  and HOME / TMPDIR point inside the sandbox.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from .base import Limits, RunResult, SandboxError, cap_output, check_source_dir
+
+# Variables a test run legitimately needs; everything else is dropped.
+ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
+PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
+
+
+def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(HOME=home, TMPDIR=tmp, TMP=tmp, TEMP=tmp, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _user_process_count(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+def _make_pids_cgroup(max_procs: int) -> Path | None:
+    if os.geteuid() != 0 or not os.access(PIDS_CGROUP_ROOT, os.W_OK):
+        return None
+    path = PIDS_CGROUP_ROOT / f"patchwarden-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(max_procs))
+        return path
+    except OSError:
+        return None
+
+
+class LocalSandbox:
+    backend = "local"
+
+    def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False):
+        src = check_source_dir(source)
+        self.limits = limits or Limits()
+        self.root = Path(tempfile.mkdtemp(prefix="patchwarden-sbx-"))
+        self._work = self.root / "work"
+        self.home = self.root / "home"
+        self.tmp = self.root / "tmp"
+        if src is not None:
+            ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(src, self._work, symlinks=True, ignore=ignore)
+        else:
+            self._work.mkdir()
+        self.home.mkdir()
+        self.tmp.mkdir()
+        self.workdir = str(self._work)
+        self._cgroup = _make_pids_cgroup(self.limits.max_procs)
+        self._nproc = None
+        if self._cgroup is None and os.geteuid() != 0:
+            self._nproc = _user_process_count(os.geteuid()) + self.limits.max_procs
+        self._procs: list[subprocess.Popen] = []
+        self._closed = False
+
+    # -- files ---------------------------------------------------------------
+    def _inside(self, relpath: str) -> Path:
+        path = (self._work / relpath).resolve()
+        if not path.is_relative_to(self._work.resolve()):
+            raise SandboxError(f"path {relpath!r} leaves the sandbox work dir")
+        return path
+
+    def put_files(self, files: dict[str, str | bytes]) -> None:
+        for rel, content in files.items():
+            path = self._inside(rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode() if isinstance(content, str) else content
+            path.write_bytes(data)
+
+    def read_file(self, relpath: str) -> bytes:
+        return self._inside(relpath).read_bytes()
+
+    # -- processes -------------------------------------------------------------
+    def _preexec(self, leaf: Path | None) -> None:
+        lim = self.limits
+        mem = lim.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 5))
+        fsize = lim.max_file_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self._nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (self._nproc, self._nproc))
+        if leaf is not None:
+            with open(leaf / "cgroup.procs", "w") as fh:
+                fh.write(str(os.getpid()))
+
+    def _popen(self, argv: list[str], env: dict[str, str] | None, stdin) -> subprocess.Popen:
+        if self._closed:
+            raise SandboxError("sandbox is closed")
+        # Each process tree gets a leaf cgroup under the sandbox's, so that killing one
+        # command's leftovers (even setsid escapees) never touches a warm server beside it.
+        leaf = None
+        if self._cgroup is not None:
+            leaf = self._cgroup / uuid.uuid4().hex[:12]
+            leaf.mkdir()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self._work,
+                env=scrubbed_env(str(self.home), str(self.tmp), env),
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=lambda: self._preexec(leaf),
+            )
+        except FileNotFoundError as exc:
+            raise SandboxError(f"command not found: {argv[0]!r}; check the command or install it") from exc
+        proc._pw_leaf = leaf  # type: ignore[attr-defined]
+        self._procs.append(proc)
+        return proc
+
+    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        return self._popen(argv, env, subprocess.PIPE)
+
+    def run(self, cmd, timeout: float = 60.0, env: dict[str, str] | None = None, stdin: str | None = None) -> RunResult:
+        argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        start = time.monotonic()
+        proc = self._popen(argv, env, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        cap = self.limits.output_cap
+        out = _CappedReader(proc.stdout, cap)
+        err = _CappedReader(proc.stderr, cap)
+        if stdin is not None:
+            threading.Thread(target=_feed, args=(proc.stdin, stdin.encode()), daemon=True).start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        # Kill the whole group either way: background children must not outlive the command.
+        self._kill(proc)
+        proc.wait()
+        out.join(5)
+        err.join(5)
+        self._procs.remove(proc)
+        stdout, out_cut = cap_output(out.data, cap)
+        stderr, err_cut = cap_output(err.data, cap)
+        if out.total > cap:
+            out_cut = True
+        if err.total > cap:
+            err_cut = True
+        code = 124 if timed_out else proc.returncode
+        return RunResult(code, stdout, stderr, time.monotonic() - start, timed_out, out_cut, err_cut)
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        leaf = getattr(proc, "_pw_leaf", None)
+        if leaf is not None:
+            _kill_cgroup(leaf)
+            try:
+                leaf.rmdir()
+            except OSError:
+                pass
+            except OSError:
+                return
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for proc in list(self._procs):
+            self._kill(proc)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._cgroup is not None:
+            _kill_cgroup(self._cgroup)
+            try:
+                self._cgroup.rmdir()
+            except OSError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _kill_cgroup(path: Path) -> None:
+    """SIGKILL every process in a cgroup until it is empty (fork bombs respawn)."""
+    for _ in range(100):
+        try:
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+class _CappedReader(threading.Thread):
+    """Drains a pipe, keeping only the first `cap` bytes (a 100 MB output costs no memory)."""
+
+    def __init__(self, pipe, cap: int):
+        super().__init__(daemon=True)
+        self.pipe, self.cap = pipe, cap
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.total = 0
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            chunk = self.pipe.read1(1 << 16) if hasattr(self.pipe, "read1") else self.pipe.read(1 << 16)
+            if not chunk:
+                break
+            self.total += len(chunk)
+            if self.kept <= self.cap:
+                self.chunks.append(chunk)
+                self.kept += len(chunk)
+        self.pipe.close()
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything the test suite needs on a fresh Debian machine (run as root):
+# Python packages (CPU torch from the local wheel first, so no CUDA build is pulled),
+# the Docker engine (started without a bridge; containers never get a network) and
+# the offline sandbox image. Safe to run again: each step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+python3 -m pip install -q "torch==2.13.0"
+python3 -m pip install -q -e ".[ml,ray,dev]"
+
+if ! docker info >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    # Start our own daemon only when none answers; never touch one we did not start.
+    nohup dockerd --bridge=none --iptables=false --ip-masq=false >/tmp/patchwarden-dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  fi
+fi
+docker info >/dev/null 2>&1 || { echo "setup: the Docker engine did not start; see /tmp/patchwarden-dockerd.log" >&2; exit 1; }
+if python3 -m cli sandbox build-image --help >/dev/null 2>&1; then
+  python3 -m cli sandbox build-image --offline
+fi
+echo "setup: done"
