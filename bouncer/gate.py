@@ -1,0 +1,57 @@
+"""The two gates a repair run calls: before repair (the issue) and after it (the best patch).
+
+    decision = input_gate(issue_text)          # None when there is no issue text
+    if decision and decision.bounce: abstain(decision)
+    ...
+    decision = output_gate(PatchEvidence(patch=diff, trigger_tests=..., test_sources=...,
+                                         trigger_passed=True, regressions=0,
+                                         agreeing=agreeing_counts(plausible)[best_id],
+                                         plausible=len(plausible), issue=issue_text))
+    if decision.bounce: abstain(decision)
+
+Both take an optional `model` (a `repair.models.Model`): the input gate then asks the
+LLM rubric instead of the heuristic, the output gate adds the LLM judge to the evidence.
+"""
+from __future__ import annotations
+
+from repair.core import normalize_source
+
+from .decision import Decision
+from .evidence import EvidenceOutputBouncer, PatchEvidence, read_diff
+from .heuristic import HeuristicInputBouncer
+
+
+def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) -> Decision | None:
+    """Judge an issue before repairing it; None when there is no issue text to judge."""
+    if not issue_text or not issue_text.strip():
+        return None
+    if model is not None:
+        from .llm import LLMInputBouncer
+
+        return LLMInputBouncer(model).judge(issue_text)
+    return HeuristicInputBouncer(threshold).judge(issue_text)
+
+
+def output_gate(evidence: PatchEvidence, *, threshold: float = 0.5, model=None) -> Decision:
+    """Judge the best plausible patch from the evidence the run gathered."""
+    judge = None
+    if model is not None:
+        from .llm import LLMOutputBouncer
+
+        judge = LLMOutputBouncer(model)
+    return EvidenceOutputBouncer(threshold, llm_judge=judge).judge_evidence(evidence)
+
+
+def patch_key(patch: str) -> str:
+    """A diff reduced to what it does: changed lines with comments, blanks and spacing dropped."""
+    diff = read_diff(patch)
+    return "\n".join(["-" + l for l in normalize_source("\n".join(diff.removed)).splitlines()] + ["+" + l for l in normalize_source("\n".join(diff.added)).splitlines()])
+
+
+def agreeing_counts(patches: dict[str, str]) -> dict[str, int]:
+    """candidate id -> how many candidates (itself included) make the same normalized change."""
+    keys = {cid: patch_key(p) for cid, p in patches.items()}
+    counts: dict[str, int] = {}
+    for key in keys.values():
+        counts[key] = counts.get(key, 0) + 1
+    return {cid: counts[key] for cid, key in keys.items()}

@@ -1,0 +1,76 @@
+"""Gather output-bouncer evidence for one patch by running a repo's tests in a sandbox.
+
+The repo is copied into a sandbox (never written), its tests run once as they are and
+once with the patch applied; per-test results (JUnit XML when the command is pytest)
+give the trigger tests (failing before), whether they pass after, and regressions.
+"""
+from __future__ import annotations
+
+import ast
+import shlex
+from pathlib import Path
+
+from repair.junit import merge_by_nodeid, parse_junit
+from repair.pytest_cmd import pytest_args
+from sandboxes import open_sandbox
+
+from .evidence import PatchEvidence
+
+JUNIT = ".patchwarden-bounce-junit.xml"
+PATCH_FILE = ".patchwarden-bounce.patch"
+
+
+def _run_tests(sbx, test_cmd: str, timeout: float) -> tuple[dict[str, bool] | None, bool]:
+    """({nodeid: passed} or None when per-test results are unavailable, whole command passed)."""
+    is_pytest = pytest_args(test_cmd) is not None
+    cmd = f"{test_cmd} --junitxml={shlex.quote(JUNIT)}" if is_pytest else test_cmd
+    result = sbx.run(cmd, timeout=timeout)
+    if not is_pytest:
+        return None, result.ok
+    try:
+        tests = merge_by_nodeid(parse_junit(sbx.read_file(JUNIT)))
+        sbx.run(["rm", "-f", JUNIT], timeout=30)
+    except (OSError, ValueError):
+        return None, result.ok
+    return {nid: not r.bad for nid, r in tests.items()}, result.ok
+
+
+def trigger_test_source(repo: Path, nodeid: str) -> str | None:
+    """Source of the test function a pytest node id names (parametrization ignored)."""
+    path, *names = nodeid.split("[", 1)[0].split("::")
+    try:
+        tree = ast.parse((repo / path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    scope = tree.body
+    node = None
+    for name in names:
+        node = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name), None)
+        if node is None:
+            return None
+        scope = node.body
+    return ast.get_source_segment((repo / path).read_text(encoding="utf-8"), node) if node is not None else None
+
+
+def collect_evidence(repo: Path, test_cmd: str, patch: str, *, issue: str | None = None, sandbox: str = "local", timeout: float = 600.0) -> PatchEvidence:
+    """Run the tests before and after `patch` in a sandbox; raise ValueError when the patch does not apply."""
+    with open_sandbox(sandbox, repo) as sbx:
+        before, _ = _run_tests(sbx, test_cmd, timeout)
+        sbx.put_files({PATCH_FILE: patch if patch.endswith("\n") else patch + "\n"})
+        applied = sbx.run(f"git apply --whitespace=nowarn {PATCH_FILE} || patch -p1 --forward --batch < {PATCH_FILE}", timeout=60)
+        if not applied.ok:
+            raise ValueError(f"the patch does not apply to {repo}: {(applied.stderr or applied.stdout).strip().splitlines()[-1:]}")
+        after, after_ok = _run_tests(sbx, test_cmd, timeout)
+    if before is None or after is None:
+        return PatchEvidence(patch=patch, trigger_passed=after_ok, regressions=None, issue=issue)
+    trigger = sorted(nid for nid, ok in before.items() if not ok)
+    regressions = sum(1 for nid, ok in before.items() if ok and not after.get(nid, False))
+    sources = {nid: src for nid in trigger if (src := trigger_test_source(repo, nid))}
+    return PatchEvidence(
+        patch=patch,
+        trigger_tests=trigger,
+        test_sources=sources,
+        trigger_passed=all(after.get(nid, False) for nid in trigger) if trigger else after_ok,
+        regressions=regressions,
+        issue=issue,
+    )
