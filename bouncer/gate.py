@@ -14,11 +14,14 @@ LLM rubric instead of the heuristic, the output gate adds the LLM judge to the e
 """
 from __future__ import annotations
 
-from repair.core import normalize_source
+import io
+import tokenize
 
 from .decision import Decision
 from .evidence import EvidenceOutputBouncer, PatchEvidence, read_diff
 from .heuristic import HeuristicInputBouncer
+
+_SKIP = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
 
 
 def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) -> Decision | None:
@@ -42,10 +45,20 @@ def output_gate(evidence: PatchEvidence, *, threshold: float = 0.5, model=None) 
     return EvidenceOutputBouncer(threshold, llm_judge=judge).judge_evidence(evidence)
 
 
+def _code_tokens(line: str) -> str:
+    """One changed line as its code tokens: comments dropped, spacing canonical."""
+    try:
+        toks = [t.string for t in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline) if t.type not in _SKIP]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return " ".join(line.split())
+    return " ".join(toks)
+
+
 def patch_key(patch: str) -> str:
     """A diff reduced to what it does: changed lines with comments, blanks and spacing dropped."""
     diff = read_diff(patch)
-    return "\n".join(["-" + l for l in normalize_source("\n".join(diff.removed)).splitlines()] + ["+" + l for l in normalize_source("\n".join(diff.added)).splitlines()])
+    lines = ["-" + _code_tokens(l) for l in diff.removed] + ["+" + _code_tokens(l) for l in diff.added]
+    return "\n".join(l for l in lines if len(l) > 1)
 
 
 def agreeing_counts(patches: dict[str, str]) -> dict[str, int]:

@@ -35,6 +35,14 @@ def _run_tests(sbx, test_cmd: str, timeout: float) -> tuple[dict[str, bool] | No
     return {nid: not r.bad for nid, r in tests.items()}, result.ok
 
 
+def _patch_tool(sbx) -> str | None:
+    """The command that applies the patch here (`git apply`, else `patch -p1`), after a dry run."""
+    for tool, check in (("git apply --whitespace=nowarn", "git apply --check"), ("patch -p1 --forward --batch <", "patch -p1 --forward --batch --dry-run <")):
+        if sbx.run(f"{check} {PATCH_FILE}", timeout=60).ok:
+            return tool
+    return None
+
+
 def trigger_test_source(repo: Path, nodeid: str) -> str | None:
     """Source of the test function a pytest node id names (parametrization ignored)."""
     path, *names = nodeid.split("[", 1)[0].split("::")
@@ -55,11 +63,13 @@ def trigger_test_source(repo: Path, nodeid: str) -> str | None:
 def collect_evidence(repo: Path, test_cmd: str, patch: str, *, issue: str | None = None, sandbox: str = "local", timeout: float = 600.0) -> PatchEvidence:
     """Run the tests before and after `patch` in a sandbox; raise ValueError when the patch does not apply."""
     with open_sandbox(sandbox, repo) as sbx:
-        before, _ = _run_tests(sbx, test_cmd, timeout)
         sbx.put_files({PATCH_FILE: patch if patch.endswith("\n") else patch + "\n"})
-        applied = sbx.run(f"git apply --whitespace=nowarn {PATCH_FILE} || patch -p1 --forward --batch < {PATCH_FILE}", timeout=60)
-        if not applied.ok:
-            raise ValueError(f"the patch does not apply to {repo}: {(applied.stderr or applied.stdout).strip().splitlines()[-1:]}")
+        tool = _patch_tool(sbx)  # checked before any test runs, so a bad patch fails fast
+        if tool is None:
+            raise ValueError(f"the patch does not apply to {repo}; make it against the repository's current files (a/ b/ paths)")
+        before, _ = _run_tests(sbx, test_cmd, timeout)
+        sbx.run(f"{tool} {PATCH_FILE}", timeout=60)
+        sbx.run(["rm", "-f", PATCH_FILE], timeout=30)
         after, after_ok = _run_tests(sbx, test_cmd, timeout)
     if before is None or after is None:
         return PatchEvidence(patch=patch, trigger_passed=after_ok, regressions=None, issue=issue)
