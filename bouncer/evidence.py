@@ -308,9 +308,15 @@ class EvidenceOutputBouncer:
         z, why = evidence_logit(f)
         trace = {}
         if self.llm_judge is not None:
-            verdict = self.llm_judge.judge(ev.issue or "", ev.patch)
-            trace["llm"] = verdict.to_dict()
-            if verdict.label != "UNPARSED":
+            try:
+                verdict = self.llm_judge.judge(ev.issue or "", ev.patch)
+            except Exception as exc:  # the evidence still stands without the judge
+                verdict = None
+                trace["llm_error"] = str(exc)[:500]
+                why.append(f"LLM judge unavailable ({type(exc).__name__})")
+            if verdict is not None:
+                trace["llm"] = verdict.to_dict()
+            if verdict is not None and verdict.label != "UNPARSED":
                 z += WEIGHTS["llm"] * _logit(verdict.confidence)
                 why.append(f"LLM judge says {verdict.label}")
         confidence = _sigmoid(z)

@@ -31,7 +31,13 @@ def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) ->
     if model is not None:
         from .llm import LLMInputBouncer
 
-        return LLMInputBouncer(model).judge(issue_text)
+        try:
+            return LLMInputBouncer(model).judge(issue_text)
+        except Exception as exc:  # a dead server must not stop a repair: fall back to the heuristic
+            decision = HeuristicInputBouncer(threshold).judge(issue_text)
+            decision.explanation = f"LLM unavailable ({type(exc).__name__}), heuristic used: {decision.explanation}"
+            decision.trace["llm_error"] = str(exc)[:500]
+            return decision
     return HeuristicInputBouncer(threshold).judge(issue_text)
 
 
