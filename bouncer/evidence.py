@@ -32,7 +32,7 @@ WEIGHTS = {
     "special_case": -2.5,  # per condition on a test literal, at most 2
     "returns_test_literal": -1.0,  # a special case that also returns a test literal
     "agreeing": 0.7,  # per other candidate that agrees, at most 3
-    "lone_minority": -1.2,  # several candidates, none agrees with this one
+    "lone_minority": -0.6,  # several candidates, none agrees with this one (alone it never outweighs passing tests)
     "small": 0.3,  # <= 6 changed lines
     "large": -0.6,  # > 40 changed lines (another -0.6 past 150)
     "empty": -6.0,

@@ -22,14 +22,14 @@ _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _PROMPT = re.compile(r"^\s*(?:>>>|\$ |In \[\d+\]:)", re.M)
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*File \".+\", line \d+|\b\w*(?:Error|Exception|Warning)\b(?::|\s+(?:is\s+)?raised)", re.M)
 _REPRO = re.compile(r"\bto reproduce\b|\breproduc(?:e|ible|es|ing|tion)\b|\bsteps?\b|\bminimal (?:example|code|test)\b|\bMWE\b|\bfor example\b|\be\.g\.|^\s*\d+[.)]\s", re.I | re.M)
-_EXPECT = re.compile(r"\bexpect(?:ed|s|ing)?\b|\bshould(?:n't| not)?\b|\bsupposed to\b|\bought to\b|\bintended\b|\bcorrect (?:answer|result|output|value)\b|\bwant(?:ed)?\b|\bmust\b", re.I)
+_EXPECT = re.compile(r"\bexpect(?:ed|s|ing|ation)?\b|\bshould(?:n't| not)?\b|\bsupposed to\b|\bmeant to\b|\bought to\b|\bintended\b|\bdocumented\b|\baccording to\b|\bcorrect (?:answer|result|output|value)\b|\bwant(?:ed)?\b|\bmust\b", re.I)
 _ACTUAL = re.compile(r"\bactual(?:ly)?\b|\binstead\b|\bbut (?:it |we |I )?(?:get|got|gets|returns?|gives?|prints?|raises?|outputs?|shows?|yields?)\b|\b(?:returns?|returned|gives?|gave|prints?|printed|raises?|raised|outputs?|yields?|evaluates to|results? in)\b", re.I)
 _CALL = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\(")
 _DOTTED_OR_SNAKE = re.compile(r"\b[a-z_][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Za-z_]\w*\.[A-Za-z_]\w+\b|\b[a-z]+[A-Z]\w+\b|\b[\w/]+\.py\b")
 _LITERAL = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])|'[^'\n]{0,40}'|\"[^\"\n]{0,40}\"|\[[^\]\n]{0,80}\]")
 _VERSION = re.compile(r"\b(?:version|python|py|release|v)\s*\d+(?:\.\d+)+|\b\d+\.\d+\.\d+\b", re.I)
 _VAGUE = re.compile(
-    r"\b(?:does(?:n't| not)|do(?:n't| not)|is(?:n't| not)) (?:work|behave)\w*|\bnot working\b|\bbroken\b|\bsomething(?:'s| is)? (?:wrong|off|weird)\b"
+    r"\b(?:does(?:n't| not)|do(?:n't| not)|is(?:n't| not)) work\w*|\bnot working\b|\bbroken\b|\bsomething(?:'s| is)? (?:wrong|off|weird)\b"
     r"|\bweird\b|\bstrange\b|\bodd\b|\bsomehow\b|\bsometimes\b|\bin some cases\b|\bplease fix\b|\bfix (?:it|this)\b|\bany ideas\b|\bacts up\b|\bmessed up\b|\bbuggy\b|\bwrong\b",
     re.I,
 )
@@ -44,7 +44,8 @@ WEIGHTS = {
     "repro": 0.5,
     "expected_and_actual": 1.1,
     "expected_or_actual": 0.45,
-    "identifiers": 1.0,  # scaled by min(n, 4) / 4
+    "identifier": 0.6,  # names at least one function / module / variable: says where to look
+    "more_identifiers": 0.4,  # scaled by min(n - 1, 3) / 3
     "literals": 0.6,  # scaled by min(n, 4) / 4
     "version": 0.3,
     "length": 0.9,  # scaled: log2(words / 25), clipped to [-2, 1]
@@ -80,7 +81,9 @@ def issue_logit(f: dict[str, float]) -> float:
         z += w["expected_and_actual"]
     elif f["expected"] or f["actual"]:
         z += w["expected_or_actual"]
-    z += w["identifiers"] * min(f["identifiers"], 4) / 4 + w["literals"] * min(f["literals"], 4) / 4
+    if f["identifiers"]:
+        z += w["identifier"] + w["more_identifiers"] * min(f["identifiers"] - 1, 3) / 3
+    z += w["literals"] * min(f["literals"], 4) / 4
     z += w["version"] * f["version"]
     z += w["length"] * max(-2.0, min(1.0, math.log2(max(f["words"], 1) / 25)))
     z += w["vague"] * min(f["vague"], 3) + w["hedge"] * min(f["hedge"], 3)
