@@ -317,3 +317,21 @@ def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
 def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict | None:
     """Hook for the output bouncer (issue #5); None = no judgement."""
     return None
+
+
+def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str | None = None, test_timeout: float = 600.0) -> tuple[TestRun, list[SuspiciousFunction]]:
+    """Baseline + localization only (for `patchwarden localize`); writes nothing."""
+    cfg = RepairConfig(repo=Path(repo), test_cmd=test_cmd, sandbox=sandbox, image=image, test_timeout=test_timeout)
+    repo = check_inputs(cfg)
+    try:
+        spec = SandboxSpec(resolve_backend(sandbox, image), image, Limits())
+        with open_spec(spec, repo) as sbx:
+            run = run_tests(sbx, test_cmd, timeout=test_timeout)
+            workdir = sbx.workdir
+    except (TestCommandProblem, SandboxError) as exc:
+        raise RepairInputError(str(exc)) from exc
+    functions, problems = repo_functions(repo)
+    if problems:
+        listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
+        raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first")
+    return run, localize(run, functions, workdir) if run.failing else []
