@@ -209,9 +209,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         outcome.bounce = gate
         return finish("abstained", f"the issue is too vague to act on: {gate.get('explanation', '')}")
 
-    from .validate import Validator, validate_candidates
+    from .validate import validate_candidates, validator_factory
 
-    baseline = run.results
     triggers = outcome.trigger_tests
     validations_path = run_dir / "validations.jsonl"
     candidates_path = run_dir / "candidates.jsonl"
@@ -222,6 +221,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     validate_started = time.monotonic()
     seen: set[str] = set(known)
     counter = [len(known)]
+    notes: list[str] = []
 
     def on_result(res) -> None:
         rec = res.to_dict()
@@ -232,25 +232,28 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         if on_progress:
             on_progress({"validated": len(done), "plausible": len(plausible), "generated": counter[0]})
 
-    def make_validator():
-        return Validator(repo, cfg.test_cmd, spec, baseline, triggers, timeout=None, baseline_duration=run.duration)
+    make_validator = validator_factory(repo, cfg.test_cmd, spec, run.results, triggers, on_fallback=notes.append)
+
+    def validate(cands) -> None:
+        left = cfg.max_plausible - len(plausible)
+        budget = deadline - time.monotonic()
+        if left > 0 and budget > 0:
+            validate_candidates(cands, make_validator, cfg.workers, budget, on_result, set(done), left)
 
     engines = make_engines(cfg, run_dir)
-    stop = lambda: len(plausible) >= cfg.max_plausible  # noqa: E731
     try:
         # Candidates generated before a kill are validated first, then the engines continue.
-        pending = [c for cid, c in known.items() if cid not in done]
-        if pending and not stop():
-            validate_candidates(pending, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+        validate([c for cid, c in known.items() if cid not in done])
         for engine in engines:
-            if stop() or time.monotonic() > deadline:
+            if len(plausible) >= cfg.max_plausible or time.monotonic() > deadline:
                 break
-            stream = _limited(engine.generate(ctx), seen, cfg.max_candidates, deadline, candidates_path, counter)
-            validate_candidates(stream, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+            validate(_limited(engine.generate(ctx), seen, cfg.max_candidates, deadline, candidates_path, counter))
     except SandboxError as exc:
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
+    if notes:
+        write_json(run_dir / "notes.json", notes)
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
