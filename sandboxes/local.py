@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .base import Limits, RunResult, SandboxError, cap_output, check_source_dir
+from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
@@ -169,12 +169,8 @@ class LocalSandbox:
         out.join(5)
         err.join(5)
         self._procs.remove(proc)
-        stdout, out_cut = cap_output(out.data, cap)
-        stderr, err_cut = cap_output(err.data, cap)
-        if out.total > cap:
-            out_cut = True
-        if err.total > cap:
-            err_cut = True
+        stdout, out_cut = out.buffer.text()
+        stderr, err_cut = err.buffer.text()
         code = 124 if timed_out else proc.returncode
         return RunResult(code, stdout, stderr, time.monotonic() - start, timed_out, out_cut, err_cut)
 
@@ -190,8 +186,6 @@ class LocalSandbox:
                 leaf.rmdir()
             except OSError:
                 pass
-            except OSError:
-                return
 
     def close(self) -> None:
         if self._closed:
@@ -244,14 +238,12 @@ def _feed(pipe, data: bytes) -> None:
 
 
 class _CappedReader(threading.Thread):
-    """Drains a pipe, keeping only the first `cap` bytes (a 100 MB output costs no memory)."""
+    """Drains a pipe into a CappedBuffer."""
 
     def __init__(self, pipe, cap: int):
         super().__init__(daemon=True)
-        self.pipe, self.cap = pipe, cap
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.total = 0
+        self.pipe = pipe
+        self.buffer = CappedBuffer(cap)
         self.start()
 
     def run(self) -> None:
@@ -259,12 +251,5 @@ class _CappedReader(threading.Thread):
             chunk = self.pipe.read1(1 << 16) if hasattr(self.pipe, "read1") else self.pipe.read(1 << 16)
             if not chunk:
                 break
-            self.total += len(chunk)
-            if self.kept <= self.cap:
-                self.chunks.append(chunk)
-                self.kept += len(chunk)
+            self.buffer.feed(chunk)
         self.pipe.close()
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
