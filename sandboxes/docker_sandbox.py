@@ -64,7 +64,7 @@ WRAPPER = (
     'exec 3<&0\n'
     'timeout -s KILL "$t" "$@" <&3 3<&- &\n'
     'p=$!\n'
-    'wait "$p"; rc=$?\n'
+    'wait "$p" 2>/dev/null; rc=$?\n'
     'exec 3<&-\n'
     'kill -9 -"$p" 2>/dev/null\n'
     'set -- "$m"\n' + SWEEP + '\n'
@@ -76,7 +76,10 @@ _HOOKS_INSTALLED = False
 
 
 def missing_image_message(image: str) -> str:
-    return f"sandbox image {image} is not built: run `patchwarden sandbox build-image --offline` (or pass --image)"
+    from . import DEFAULT_IMAGE
+
+    build = "patchwarden sandbox build-image --offline" + ("" if image == DEFAULT_IMAGE else f" --tag {image}")
+    return f"sandbox image {image} is not present: run `{build}` or pass an existing --image"
 
 
 def docker_client(timeout: int = 120):
