@@ -8,6 +8,8 @@ Cases, measured round-robin in one run so machine load hits them alike:
   local cold    open a local sandbox + run + close
   docker warm   run() (= docker exec) in an open Docker sandbox
   docker cold   new container + run + remove
+The host runs its real interpreter (sys.executable), Docker the image's python3; with
+--isolated both skip site-packages (`-I -S`), leaving mostly the sandbox's own cost.
 Prints medians (and min / p90) in milliseconds and the ratio of each median to bare.
 """
 from __future__ import annotations
@@ -73,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured runs per case first (default 2)")
     parser.add_argument("--image", default=DEFAULT_IMAGE, help=f"Docker image (default {DEFAULT_IMAGE})")
     parser.add_argument("--no-docker", action="store_true", help="measure only bare and local")
+    parser.add_argument("--isolated", action="store_true",
+                        help="run `python -I -S -c pass` everywhere, so that site-packages start-up (which differs "
+                             "between the host and the image) does not blur the sandbox overhead")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+    if args.isolated:
+        for command in (HOST_COMMAND, DOCKER_COMMAND):
+            command[1:1] = ["-I", "-S"]
     limits = Limits()
 
     def cold(backend: str, command: list[str]) -> Callable[[], None]:
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("case", "median ms", "min ms", "p90 ms", "x bare", title=f"`python -c pass`, {args.runs} runs each (host: {sys.executable})")
+    table = Table("case", "median ms", "min ms", "p90 ms", "x bare", title=f"`{' '.join(DOCKER_COMMAND)}`, {args.runs} runs each (host: {sys.executable})")
     for row in rows:
         table.add_row(row["case"], f"{row['median_ms']:.1f}", f"{row['min_ms']:.1f}", f"{row['p90_ms']:.1f}", f"{row['ratio_to_bare']:.2f}")
     Console().print(table)

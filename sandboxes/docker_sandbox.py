@@ -176,13 +176,14 @@ class DockerSandbox:
         from docker.types import Mount, Ulimit
 
         api, lim = self._client.api, self.limits
+        cpus = lim.cpus if lim.cpus <= 1 else min(lim.cpus, float(self._client.info().get("NCPU", 1)))
         memory = f"{lim.memory_mb}m"
         fsize = lim.max_file_mb * 1024 * 1024
         host_config = api.create_host_config(
             network_mode="none",
             mem_limit=memory,
             memswap_limit=memory,  # no swap on top of the memory limit
-            nano_cpus=int(lim.cpus * 1e9),
+            nano_cpus=int(cpus * 1e9),
             pids_limit=lim.max_procs,
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.memory_mb}m,mode=1777"},
@@ -259,6 +260,8 @@ class DockerSandbox:
                             continue
                         path = os.path.join(root, name)
                         info = tar.gettarinfo(path, arcname=os.path.relpath(path, src))
+                        if info is None:  # sockets and the like: nothing a test run needs
+                            continue
                         info.uid = info.gid = SANDBOX_UID
                         info.uname = info.gname = "sandbox"
                         if info.isreg():
@@ -417,14 +420,15 @@ def remove_container(client, container_id: str) -> None:
 
 
 def prune(everything: bool = False) -> list[str]:
-    """Remove our containers whose owner process is gone (all of ours with `everything`),
+    """Remove our containers whose owner process is gone (all of ours with `everything`;
+    never a live owner's, which may be between create and start),
     then our volumes no container uses. Returns the names removed."""
     client = docker_client()
     removed = []
     try:
         for container in client.containers.list(all=True, filters={"label": LABEL}):
             owner = container.labels.get(OWNER_LABEL, "")
-            if everything or container.status != "running" or not owner_alive(owner):
+            if everything or not owner_alive(owner):
                 remove_container(client, container.id)
                 removed.append(container.name)
         result = client.volumes.prune(filters={"label": LABEL})
