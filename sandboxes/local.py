@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -158,11 +159,7 @@ class LocalSandbox:
         err = _CappedReader(proc.stderr, cap)
         if stdin is not None:
             threading.Thread(target=_feed, args=(proc.stdin, stdin.encode()), daemon=True).start()
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not _wait_exit(proc, timeout)
         # Kill the whole group either way: background children must not outlive the command.
         self._kill(proc)
         proc.wait()
@@ -227,6 +224,24 @@ def _kill_cgroup(path: Path) -> None:
             except ProcessLookupError:
                 pass
         time.sleep(0.01)
+
+
+def _wait_exit(proc: subprocess.Popen, timeout: float | None) -> bool:
+    """Wait for the process to exit; False on timeout. A pidfd wakes us the moment it exits
+    (Popen.wait(timeout) polls with sleeps of up to 50 ms)."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
 
 
 def _feed(pipe, data: bytes) -> None:
