@@ -52,10 +52,11 @@ NO_DAEMON = (
 )
 WATCHDOG_GRACE = 15.0  # seconds past the command's timeout before we stop trusting the container
 
-# Kill every process (but this shell) whose environment carries `PW_RUN=$1`.
+# Kill every process (but this shell) whose environment carries `PW_RUN=$1`: one grep
+# over all of /proc (the glob is expanded before grep starts, so grep never lists itself).
 SWEEP = (
-    'for d in /proc/[0-9]*; do q=${d#/proc/}; [ "$q" = "$$" ] && continue; '
-    'grep -qxzsF "' + MARKER + '=$1" "$d/environ" && kill -9 "$q" 2>/dev/null; done'
+    'for f in $(grep -lsxzF "' + MARKER + '=$1" /proc/[0-9]*/environ); do '
+    'q=${f#/proc/}; q=${q%/environ}; [ "$q" = "$$" ] || kill -9 "$q" 2>/dev/null; done'
 )
 # $1 = timeout seconds (0 = none), $2 = marker, then the command. fd 3 keeps stdin: an
 # asynchronous list would otherwise read /dev/null.
