@@ -129,7 +129,10 @@ def prepare_rootfs(rootfs: Path) -> None:
 
 def build_from_dockerfile(tag: str, *, progress: Progress) -> None:
     progress(f"docker build {DOCKERFILE_DIR} -> {tag}")
-    _stream(["docker", "build", "-t", tag, str(DOCKERFILE_DIR)], progress, "docker build")
+    try:
+        _stream(["docker", "build", "-t", tag, str(DOCKERFILE_DIR)], progress, "docker build")
+    except SandboxError as exc:
+        raise SandboxError(f"{exc} -- without a registry, build with --offline") from exc
 
 
 def _docker(args: list[str], check: bool = True) -> subprocess.CompletedProcess:
