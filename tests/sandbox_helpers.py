@@ -29,6 +29,18 @@ def require_docker(image: str | None = None) -> str:
     return image
 
 
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A small project directory; import this fixture into a test module to use it."""
+    return make_source(tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture(scope="module")
+def source_digest(source):
+    """The project's digest before any sandbox touched it."""
+    return tree_digest(source)
+
+
 def make_source(root: Path) -> Path:
     src = root / "project"
     (src / "pkg").mkdir(parents=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandboxes import Limits, SandboxError, open_sandbox
-from sandbox_helpers import SandboxContract, make_source, require_docker, tree_digest
+from sandbox_helpers import SandboxContract, make_source, require_docker, source, source_digest  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,16 +26,6 @@ LIMITS = Limits(memory_mb=256, max_procs=64, cpu_seconds=60)
 @pytest.fixture(scope="module")
 def image():
     return require_docker()
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    return make_source(tmp_path_factory.mktemp("docker"))
-
-
-@pytest.fixture(scope="module")
-def source_digest(source):
-    return tree_digest(source)
 
 
 @pytest.fixture(scope="module")

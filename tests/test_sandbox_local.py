@@ -6,19 +6,9 @@ import os
 import pytest
 
 from sandboxes import Limits, SandboxError, open_sandbox
-from sandbox_helpers import SandboxContract, make_source, tree_digest
+from sandbox_helpers import SandboxContract, make_source, source, source_digest  # noqa: F401 (fixtures)
 
 LIMITS = Limits(memory_mb=256, max_procs=64, cpu_seconds=60)
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    return make_source(tmp_path_factory.mktemp("local"))
-
-
-@pytest.fixture(scope="module")
-def source_digest(source):
-    return tree_digest(source)
 
 
 @pytest.fixture(scope="module")
