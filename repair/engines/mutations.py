@@ -32,6 +32,7 @@ PRIORS: dict[str, float] = {
     "add_return": 0.45,
     "variable": 0.4,
     "wrap_abs": 0.35,
+    "swap_branches": 0.6,
     "remove_stmt": 0.3,
     "unwrap_if": 0.3,
     "guard": 0.25,
@@ -152,12 +153,13 @@ _ARITH = [
     (cst.BitAnd, cst.BitOr, 0.8), (cst.BitOr, cst.BitXor, 0.6), (cst.BitAnd, cst.BitXor, 0.6),
     (cst.LeftShift, cst.RightShift, 0.8),
 ]
-_AUG = [
-    (cst.AddAssign, cst.SubtractAssign, 1.0), (cst.MultiplyAssign, cst.DivideAssign, 0.8),
-    (cst.DivideAssign, cst.FloorDivideAssign, 0.9), (cst.MultiplyAssign, cst.FloorDivideAssign, 0.7),
-    (cst.AddAssign, cst.MultiplyAssign, 0.6), (cst.ModuloAssign, cst.FloorDivideAssign, 0.6),
-    (cst.MultiplyAssign, cst.PowerAssign, 0.5), (cst.BitAndAssign, cst.BitOrAssign, 0.7),
-]
+_AUG_OF = {
+    cst.Add: cst.AddAssign, cst.Subtract: cst.SubtractAssign, cst.Multiply: cst.MultiplyAssign,
+    cst.Divide: cst.DivideAssign, cst.FloorDivide: cst.FloorDivideAssign, cst.Modulo: cst.ModuloAssign,
+    cst.Power: cst.PowerAssign, cst.BitAnd: cst.BitAndAssign, cst.BitOr: cst.BitOrAssign,
+    cst.BitXor: cst.BitXorAssign, cst.LeftShift: cst.LeftShiftAssign, cst.RightShift: cst.RightShiftAssign,
+}
+_AUG = [(_AUG_OF[a], _AUG_OF[b], w) for a, b, w in _ARITH]  # `x -= k` is the same slip as `x - k`
 _NON_COMMUTATIVE = (cst.Subtract, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power, cst.LeftShift, cst.RightShift)
 
 
@@ -172,11 +174,11 @@ def _alternatives(table, cls) -> Iterator[tuple[type, float]]:
 # Builtins and methods that are commonly confused (same arity, same place in code).
 _FUNC_GROUPS = [
     ("min", "max"), ("any", "all"), ("sorted", "reversed"), ("sum", "len"), ("floor", "ceil"),
-    ("append", "extend"), ("lower", "upper"), ("isupper", "islower"), ("startswith", "endswith"),
+    ("append", "extend"), ("lower", "upper", "swapcase", "capitalize", "title"), ("isupper", "islower"), ("startswith", "endswith"),
     ("find", "rfind"), ("index", "rindex"), ("strip", "lstrip", "rstrip"), ("split", "rsplit"),
     ("isdigit", "isalpha", "isalnum", "isspace"), ("ljust", "rjust"), ("keys", "values", "items"),
     ("remove", "discard"), ("int", "float", "round"), ("bin", "hex", "oct"), ("chr", "ord"),
-    ("map", "filter"), ("list", "set"), ("capitalize", "title", "swapcase"), ("bisect_left", "bisect_right"),
+    ("map", "filter"), ("list", "set"), ("bisect_left", "bisect_right"),
     ("insert", "append"), ("pop", "popleft"), ("add", "append"),
 ]
 _FUNC_ALTS: dict[str, list[str]] = {}
@@ -186,6 +188,9 @@ for _g in _FUNC_GROUPS:
 
 # Calls whose removal ("excess logic") leaves their single argument: `sorted(set(x))` -> `sorted(x)`.
 _TRANSPARENT = {"abs", "int", "float", "str", "list", "set", "tuple", "sorted", "reversed", "round", "len", "sum", "bool"}
+
+_MIRRORED = {"<": ">", ">": "<", "(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{",
+             "+": "-", "-": "+", "0": "1", "1": "0"}
 
 _PRED_CALLS = ("is", "has", "can", "should")  # predicate-looking call names may be negated on return
 
@@ -304,6 +309,10 @@ class _Collector:
                 self.assign(node)
             elif isinstance(node, cst.Integer):
                 self.integer(node)
+            elif isinstance(node, cst.Float):
+                self.float_(node)
+            elif isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+                self.collection(node)
             elif isinstance(node, (cst.SimpleString,)):
                 self.string(node)
             elif isinstance(node, cst.Name):
@@ -326,7 +335,12 @@ class _Collector:
     # -- operators
     def comparison(self, node: cst.Comparison):
         for i, target in enumerate(node.comparisons):
+            left = node.left if i == 0 else node.comparisons[i - 1].comparator
+            literal = any(isinstance(x, (cst.BaseNumber, cst.BaseString, cst.List, cst.Tuple, cst.Dict))
+                          for x in (left, target.comparator))
             for alt, w in _alternatives(_CMP, type(target.operator)):
+                if literal and alt in (cst.Is, cst.IsNot):
+                    continue
                 new_op = _op(alt, target.operator)
                 comps = list(node.comparisons)
                 comps[i] = target.with_changes(operator=new_op)
@@ -351,15 +365,20 @@ class _Collector:
             self.add("arithmetic", node, node.with_changes(operator=new_op), w,
                      f"`{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
         p = _BIN_PREC[cls]
-        if cls in _NON_COMMUTATIVE:
+        parent = self.parent(node)
+        if cls in _NON_COMMUTATIVE or cls is cst.Add:
             right_assoc = cls is cst.Power
             new = node.with_changes(left=at_least(node.right, p + 1 if right_assoc else p),
                                     right=at_least(node.left, p if right_assoc else p + 1))
-            self.add("swap_operands", node, new, 1.0, f"`{code(node)}` -> `{code(new)}`")
+            self.add("swap_operands", node, new, 0.5 if cls is cst.Add else 1.0, f"`{code(node)}` -> `{code(new)}`")
+        if cls is cst.Subtract and not (isinstance(parent, cst.BinaryOperation) and isinstance(
+                parent.operator, (cst.Add, cst.Subtract))) and not _off_by_one_covered(node):
+            for k in (1, -1):  # a difference is a count between bounds: the classic fencepost
+                new = at_least(plus(node, k), _required_prec(parent, node))
+                self.add("off_by_one", node, new, 0.8, f"`{code(node)}` -> `{code(new)}`")
         for keep, w in ((node.left, 1.0), (node.right, 0.6)):
             self.add("drop_operand", node, keep, w, f"`{code(node)}` -> `{code(keep)}`")
-        if cls in (cst.Add, cst.Subtract, cst.Multiply) and not _is_call_to(self.parent(node), "abs"):
-            parent = self.parent(node)
+        if cls in (cst.Add, cst.Subtract, cst.Multiply) and not _is_call_to(parent, "abs"):
             if not isinstance(parent, cst.BinaryOperation):  # wrap whole arithmetic expressions only
                 new = cst.Call(func=cst.Name("abs"), args=[cst.Arg(node)])
                 self.add("wrap_abs", node, new, 1.0, f"`{code(node)}` -> `{code(new)}`")
@@ -371,6 +390,11 @@ class _Collector:
                  f"`{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
         for keep in (node.left, node.right):
             self.add("drop_operand", node, keep, 0.9, f"`{code(node)}` -> `{code(keep)}`")
+        parent = self.parent(node)
+        if isinstance(node.left, cst.BooleanOperation) and type(node.left.operator) is type(node.operator) and not (
+                isinstance(parent, cst.BooleanOperation) and type(parent.operator) is type(node.operator)):
+            new = _flip_chain(node, type(node.operator), alt)  # `a and b and c` -> `a or b or c`
+            self.add("boolean", node, new, 0.8, f"every `{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
         for side in ("left", "right"):  # negate one operand: `a and b` -> `a and not b`
             operand = getattr(node, side)
             if isinstance(operand, cst.UnaryOperation) and isinstance(operand.operator, cst.Not):
@@ -417,12 +441,44 @@ class _Collector:
             if v < 0:
                 new = at_least(new, _required_prec(self.parent(node), node))
             self.add("off_by_one", node, new, 1.0, f"`{node.value}` -> `{code(new)}`")
-        if value not in (0, 1):  # 0 <-> 1 is the +-1 above; other numbers can also be plain wrong
-            for v in (0, 1):
+        if not negated:  # small constants can also be plain wrong (0 <-> 1 is the +-1 above)
+            for v in (x for x in (0, 1, 2) if abs(x - value) > 1):
                 self.add("constant", node, cst.Integer(str(v)), 0.3, f"`{node.value}` -> `{v}`")
         if not negated and value != 0:
             new = at_least(cst.UnaryOperation(operator=cst.Minus(), expression=node), _required_prec(self.parent(node), node))
             self.add("constant", node, new, 0.3, f"`{node.value}` -> `{code(new)}`")
+
+    def float_(self, node: cst.Float):
+        try:
+            value = float(node.value)
+        except ValueError:
+            return
+        if value not in (0.0, 1.0):  # `x / 0.5` for `x / 2`
+            new = cst.Float(repr(1 / value))
+            self.add("constant", node, new, 0.5, f"`{node.value}` -> `{new.value}`")
+        for k in (1, -1):
+            if value + k >= 0:
+                new = cst.Float(repr(value + k))
+                self.add("constant", node, new, 0.3, f"`{node.value}` -> `{new.value}`")
+
+    def collection(self, node):
+        elements = list(node.elements)
+        if not 2 <= len(elements) <= 6 or any(isinstance(e, cst.StarredElement) for e in elements):
+            return
+        for i in range(len(elements) - 1):  # swapped elements: `(j, i)` -> `(i, j)`
+            swapped = list(elements)
+            swapped[i] = elements[i].with_changes(value=elements[i + 1].value)
+            swapped[i + 1] = elements[i + 1].with_changes(value=elements[i].value)
+            new = node.with_changes(elements=swapped)
+            self.add("swap_args", node, new, 0.7, f"`{code(node)}` -> `{code(new)}`")
+        if isinstance(node, cst.Tuple) and not node.lpar:
+            return  # dropping from a bare tuple changes an unpacking arity
+        if all(isinstance(e.value, (cst.BaseNumber, cst.BaseString)) for e in elements) and len(elements) > 2:
+            for i in range(len(elements)):  # one value too many in a table of constants
+                rest = elements[:i] + elements[i + 1:]
+                rest[-1] = rest[-1].with_changes(comma=elements[-1].comma)
+                new = node.with_changes(elements=rest)
+                self.add("drop_operand", node, new, 0.3, f"remove `{code(elements[i].value)}` from `{_clip(code(node))}`")
 
     def string(self, node: cst.SimpleString):
         parent = self.parent(node)
@@ -436,12 +492,20 @@ class _Collector:
             return
         quote = node.quote[-1]
         prefix = node.prefix
-        options = [" "] if value == "" else ([""] if value == " " else [""])
-        if len(value) == 1 and value.isalpha():
-            options.append(value.swapcase())
+        options = [" "] if value == "" else [""]
+        if len(value) == 1:
+            if value.isalpha():
+                options.append(value.swapcase())
+            if value in _MIRRORED:
+                options.append(_MIRRORED[value])
+            if value != " ":
+                options.append(" ")
         for opt in options:
             new = cst.SimpleString(f"{prefix}{quote}{opt}{quote}")
-            self.add("constant", node, new, 0.8 if value in ("", " ") else 0.3, f"`{node.value}` -> `{new.value}`")
+            if any(ch in opt for ch in (quote, "\\", "\n")):
+                continue
+            self.add("constant", node, new, 0.8 if value in ("", " ") or len(value) == 1 else 0.3,
+                     f"`{node.value}` -> `{new.value}`")
 
     def name(self, node: cst.Name):
         v = node.value
@@ -451,9 +515,15 @@ class _Collector:
             return
         if v == "None":
             return
-        if not self.is_load(node):
-            return
         parent = self.parent(node)
+        if not self.is_load(node):
+            if v in self.locals and (isinstance(parent, cst.AugAssign) or (
+                    isinstance(parent, cst.AssignTarget) and isinstance(self.parent(parent), cst.Assign))):
+                alts = [n for n in self.locals if n != v]  # updating the wrong variable
+                for alt in alts:
+                    self.add("variable", node, node.with_changes(value=alt), 0.5 / max(1, len(alts)) ** 0.5,
+                             f"`{v}` -> `{alt}`")
+            return
         if isinstance(parent, cst.Call) and parent.func is node:
             return  # function names are handled by call()
         if isinstance(parent, cst.Arg) and parent.keyword is node:
@@ -495,6 +565,19 @@ class _Collector:
             self.add("drop_operand", node, inner, 0.7, f"`{code(node)}` -> `{code(inner)}`")
         if fname == "range":
             self.range_bounds(node)
+        if (fname == "sorted" or _call_name(node) == "sort") and not any(
+                a.keyword and a.keyword.value == "reverse" for a in node.args):
+            args = list(node.args)
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=_SP))
+            args.append(cst.Arg(keyword=cst.Name("reverse"), value=cst.Name("True"),
+                                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                      whitespace_after=cst.SimpleWhitespace(""))))
+            new = node.with_changes(args=args)
+            self.add("function", node, new, 0.6, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
+            inner = node.func.value  # one call too many in a chain: `s.replace(a, b).replace(b, a)`
+            self.add("drop_operand", node, inner, 0.4, f"`{_clip(code(node))}` -> `{_clip(code(inner))}`")
 
     def range_bounds(self, node: cst.Call):
         args = node.args
@@ -508,6 +591,9 @@ class _Collector:
                 new_args[i] = a.with_changes(value=plus(a.value, k))
                 new = node.with_changes(args=new_args)
                 self.add("off_by_one", node, new, 1.0, f"`{code(node)}` -> `{code(new)}`")
+        if len(args) == 2:  # range(1, n) -> range(n)
+            new = node.with_changes(args=[args[1]])
+            self.add("off_by_one", node, new, 0.6, f"`{code(node)}` -> `{code(new)}`")
         if len(args) == 1:  # range(n) -> range(1, n)
             new = node.with_changes(args=[cst.Arg(cst.Integer("1"), comma=cst.Comma(whitespace_after=_SP)), args[0]])
             self.add("off_by_one", node, new, 0.6, f"`{code(node)}` -> `{code(new)}`")
@@ -539,6 +625,12 @@ class _Collector:
                     self.add("drop_operand", node, new, 0.5, f"`{code(node)}` -> `{code(new)}`")
 
     def condition(self, node):
+        if isinstance(node, cst.If) and isinstance(node.orelse, cst.Else):
+            new = node.with_changes(body=node.orelse.body, orelse=node.orelse.with_changes(body=node.body))
+            self.add("swap_branches", node, new, 1.0, f"swap the branches of `if {_clip(code(node.test))}:`")
+        elif isinstance(node, cst.IfExp):
+            new = node.with_changes(body=at_least(node.orelse, 2), orelse=node.body)
+            self.add("swap_branches", node, new, 1.0, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
         test = node.test
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             return  # unary() proposes removing it
@@ -609,6 +701,14 @@ class _Collector:
                 ret = cst.SimpleStatementLine(body=[cst.Return(value=cst.Name(name))])
                 new = body.with_changes(body=stmts + [ret])
                 self.add("add_return", body, new, 0.8 / (1 + i), f"add `return {name}`", anchor=last)
+        # Inverted result: every `return True` / `return False` flipped at once.
+        bool_returns = [r for r in returns if isinstance(r.value, cst.Name) and r.value.value in ("True", "False")]
+        if len({r.value.value for r in bool_returns}) == 2:
+            new = body
+            for r in bool_returns:
+                flipped = r.with_changes(value=r.value.with_changes(value="False" if r.value.value == "True" else "True"))
+                new = new.deep_replace(r, flipped)
+            self.add("negation", body, new, 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
         # Guard / early return for empty or false-y parameters.
         defaults = _default_returns(returns)
         for name in _param_names(self.pf.func):
@@ -619,9 +719,20 @@ class _Collector:
                 self.add("guard", body, new, 1.0 / (1 + j), f"insert `if not {name}: {ret}`", anchor=anchor)
 
 
+def _flip_chain(node, cls, alt):
+    if isinstance(node, cst.BooleanOperation) and type(node.operator) is cls and not node.lpar:
+        return node.with_changes(left=_flip_chain(node.left, cls, alt), operator=_op(alt, node.operator),
+                                 right=_flip_chain(node.right, cls, alt))
+    return node
+
+
 def _call_name(call: cst.Call) -> str:
     f = call.func
     return f.value if isinstance(f, cst.Name) else f.attr.value if isinstance(f, cst.Attribute) else ""
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_call_to(node, name: str) -> bool:

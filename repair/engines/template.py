@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -78,14 +79,16 @@ def _splice(pf: ParsedFunction, m: Mutation) -> str | None:
 
 
 def _compiles(text: str, full: bool) -> bool:
-    try:
-        if full:
-            compile(text, "<candidate>", "exec", dont_inherit=True)
-        else:
-            ast.parse(text)
-        return True
-    except (SyntaxError, ValueError):
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. SyntaxWarning for `x is 0` in the user's own code
+        try:
+            if full:
+                compile(text, "<candidate>", "exec", dont_inherit=True)
+            else:
+                ast.parse(text)
+            return True
+        except (SyntaxError, ValueError):
+            return False
 
 
 def _short(label: str, limit: int = 100) -> str:
