@@ -31,7 +31,8 @@ def extract(text: str, name: str) -> tuple[str, int, int]:
     lines = text.splitlines(keepends=True)
     def offset(line: int, col: int) -> int:  # ast columns are utf-8 byte offsets
         return len("".join(lines[: line - 1]).encode()) + col
-    start, end = offset(first.lineno, first.col_offset), offset(node.end_lineno, node.end_col_offset)
+    indent = len(lines[first.lineno - 1]) - len(lines[first.lineno - 1].lstrip())  # decorators: include the `@`
+    start, end = offset(first.lineno, indent), offset(node.end_lineno, node.end_col_offset)
     return text.encode()[start:end].decode(), first.lineno, start
 
 

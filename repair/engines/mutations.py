@@ -189,6 +189,9 @@ for _g in _FUNC_GROUPS:
 # Calls whose removal ("excess logic") leaves their single argument: `sorted(set(x))` -> `sorted(x)`.
 _TRANSPARENT = {"abs", "int", "float", "str", "list", "set", "tuple", "sorted", "reversed", "round", "len", "sum", "bool"}
 
+# Methods that mutate in place and return None: their value is never what the code meant.
+_IN_PLACE = {"sort", "reverse", "append", "extend", "insert", "remove", "clear", "update", "add", "discard"}
+
 _MIRRORED = {"<": ">", ">": "<", "(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{",
              "+": "-", "-": "+", "0": "1", "1": "0"}
 
@@ -575,6 +578,10 @@ class _Collector:
                                                       whitespace_after=cst.SimpleWhitespace(""))))
             new = node.with_changes(args=args)
             self.add("function", node, new, 0.6, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
+        if (isinstance(node.func, cst.Attribute) and node.func.attr.value in _IN_PLACE
+                and not isinstance(self.parent(node), cst.Expr)):
+            receiver = node.func.value  # `return xs.sort()` returns None: the value meant is `xs`
+            self.add("drop_operand", node, receiver, 0.8, f"`{_clip(code(node))}` -> `{_clip(code(receiver))}`")
         if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Call):
             inner = node.func.value  # one call too many in a chain: `s.replace(a, b).replace(b, a)`
             self.add("drop_operand", node, inner, 0.4, f"`{_clip(code(node))}` -> `{_clip(code(inner))}`")
@@ -704,10 +711,8 @@ class _Collector:
         # Inverted result: every `return True` / `return False` flipped at once.
         bool_returns = [r for r in returns if isinstance(r.value, cst.Name) and r.value.value in ("True", "False")]
         if len({r.value.value for r in bool_returns}) == 2:
-            new = body
-            for r in bool_returns:
-                flipped = r.with_changes(value=r.value.with_changes(value="False" if r.value.value == "True" else "True"))
-                new = new.deep_replace(r, flipped)
+            new = body.visit(_ReplaceMany({
+                r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True") for r in bool_returns}))
             self.add("negation", body, new, 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
         # Guard / early return for empty or false-y parameters.
         defaults = _default_returns(returns)
@@ -717,6 +722,17 @@ class _Collector:
                 guard = cst.parse_statement(f"if not {name}:\n    {ret}\n")
                 new = body.with_changes(body=stmts[:start] + [guard] + stmts[start:])
                 self.add("guard", body, new, 1.0 / (1 + j), f"insert `if not {name}: {ret}`", anchor=anchor)
+
+
+class _ReplaceMany(cst.CSTTransformer):
+    """Replace several nodes (by identity) in one pass."""
+
+    def __init__(self, mapping: dict):
+        super().__init__()
+        self.mapping = mapping
+
+    def on_leave(self, original_node, updated_node):
+        return self.mapping.get(original_node, updated_node)
 
 
 def _flip_chain(node, cls, alt):
