@@ -68,12 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         n = 0
         types_total[row["bug_type"]] += 1
         for n, cand in enumerate(engine.generate(ctx), 1):
-            if canonical_form(cand.edits[0].new_source) == target:
+            if row["task_id"] not in ranks and canonical_form(cand.edits[0].new_source) == target:
                 ranks[row["task_id"]] = n
                 found_ops[cand.meta["operator"]] += 1
                 types_found[row["bug_type"]] += 1
-                break
-        else:
+        if row["task_id"] not in ranks:
             misses.append((row, src, fixed))
         counts.append(n)
     elapsed = time.perf_counter() - t0
@@ -86,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "covered_in_top_10": sum(r <= 10 for r in found),
         "covered_in_top_100": sum(r <= 100 for r in found),
         "median_candidates_per_bug": statistics.median(counts),
+        "max_candidates_per_bug": max(counts),
         "seconds": round(elapsed, 1),
         "by_bug_type": {t: f"{types_found[t]}/{types_total[t]}" for t in types_total},
         "by_operator": dict(found_ops.most_common()),
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"covered {figures['covered']}/{figures['bugs']} bugs (fix among candidates); "
               f"median rank {figures['median_rank']}; top-10 {figures['covered_in_top_10']}, "
               f"top-100 {figures['covered_in_top_100']}; median {figures['median_candidates_per_bug']} "
-              f"candidates per bug; {figures['seconds']} s")
+              f"candidates per bug (max {figures['max_candidates_per_bug']}); {figures['seconds']} s")
         print("by bug type:", figures["by_bug_type"])
         print("by operator:", figures["by_operator"])
     return 0

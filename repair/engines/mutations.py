@@ -192,6 +192,8 @@ _TRANSPARENT = {"abs", "int", "float", "str", "list", "set", "tuple", "sorted", 
 # Methods that mutate in place and return None: their value is never what the code meant.
 _IN_PLACE = {"sort", "reverse", "append", "extend", "insert", "remove", "clear", "update", "add", "discard"}
 
+_DERIVED = {"len", "sum", "max", "min", "abs", "sorted", "set", "list", "str", "int"}
+
 _MIRRORED = {"<": ">", ">": "<", "(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{",
              "+": "-", "-": "+", "0": "1", "1": "0"}
 
@@ -245,6 +247,7 @@ class _Collector:
         self.ops = operators
         self.out: list[Mutation] = []
         self.locals = self._local_names()
+        self.derived = self._derived_values()
 
     # -- helpers
     def line(self, node) -> int:
@@ -281,6 +284,16 @@ class _Collector:
             if n not in ("self", "cls", "_"):
                 seen.setdefault(n, None)
         return list(seen)
+
+    def _derived_values(self) -> list[cst.Call]:
+        """Short builtin calls on local names (`len(xs)`, `max(xs)`) the function already uses."""
+        found: dict[str, cst.Call] = {}
+        for node in walk(self.pf.func.body):
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _DERIVED
+                    and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)
+                    and node.args[0].value.value in self.locals and not node.args[0].star):
+                found.setdefault(code(node.with_changes(lpar=[], rpar=[])), node.with_changes(lpar=[], rpar=[]))
+        return list(found.values())[:6]
 
     def _in_comprehension(self, node) -> bool:
         n = self.parent(node)
@@ -381,6 +394,10 @@ class _Collector:
                 self.add("off_by_one", node, new, 0.8, f"`{code(node)}` -> `{code(new)}`")
         for keep, w in ((node.left, 1.0), (node.right, 0.6)):
             self.add("drop_operand", node, keep, w, f"`{code(node)}` -> `{code(keep)}`")
+        keep, w = node.left, 0.7  # shorter prefixes of a chain: `x + y + y + x` -> `x + y`
+        while isinstance(keep, cst.BinaryOperation) and not keep.lpar and _BIN_PREC[type(keep.operator)] == p:
+            keep, w = keep.left, w * 0.8
+            self.add("drop_operand", node, keep, w, f"`{_clip(code(node))}` -> `{_clip(code(keep))}`")
         if cls in (cst.Add, cst.Subtract, cst.Multiply) and not _is_call_to(parent, "abs"):
             if not isinstance(parent, cst.BinaryOperation):  # wrap whole arithmetic expressions only
                 new = cst.Call(func=cst.Name("abs"), args=[cst.Arg(node)])
@@ -487,28 +504,8 @@ class _Collector:
         parent = self.parent(node)
         if isinstance(parent, cst.Expr):
             return  # docstring / bare string statement
-        try:
-            value = node.evaluated_value
-        except Exception:
-            return
-        if not isinstance(value, str):
-            return
-        quote = node.quote[-1]
-        prefix = node.prefix
-        options = [" "] if value == "" else [""]
-        if len(value) == 1:
-            if value.isalpha():
-                options.append(value.swapcase())
-            if value in _MIRRORED:
-                options.append(_MIRRORED[value])
-            if value != " ":
-                options.append(" ")
-        for opt in options:
-            new = cst.SimpleString(f"{prefix}{quote}{opt}{quote}")
-            if any(ch in opt for ch in (quote, "\\", "\n")):
-                continue
-            self.add("constant", node, new, 0.8 if value in ("", " ") or len(value) == 1 else 0.3,
-                     f"`{node.value}` -> `{new.value}`")
+        for new, w in _string_alternatives(node):
+            self.add("constant", node, new, w, f"`{node.value}` -> `{new.value}`")
 
     def name(self, node: cst.Name):
         v = node.value
@@ -535,6 +532,9 @@ class _Collector:
             for alt in _FUNC_ALTS[v]:
                 self.add("function", node, node.with_changes(value=alt), 0.6, f"`{v}` -> `{alt}`")
         if v in self.locals:
+            for expr in self.derived:  # `/ mean` -> `/ len(numbers)`
+                if code(expr) != v and v not in {a.value.value for a in expr.args if isinstance(a.value, cst.Name)}:
+                    self.add("variable", node, expr, 0.3, f"`{v}` -> `{code(expr)}`")
             alts = [n for n in self.locals if n != v]
             for alt in alts:
                 self.add("variable", node, node.with_changes(value=alt), 1.0 / max(1, len(alts)) ** 0.5,
@@ -714,6 +714,17 @@ class _Collector:
             new = body.visit(_ReplaceMany({
                 r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True") for r in bool_returns}))
             self.add("negation", body, new, 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
+        # The same wrong literal used everywhere (`return " "` in every branch).
+        literals: dict[str, list[cst.SimpleString]] = {}
+        for n in walk(body):
+            if isinstance(n, cst.SimpleString) and not isinstance(self.parent(n), cst.Expr):
+                literals.setdefault(n.value, []).append(n)
+        for text, nodes in literals.items():
+            if len(nodes) < 2:
+                continue
+            for new, w in _string_alternatives(nodes[0]):
+                new_body = body.visit(_ReplaceMany({n: new for n in nodes}))
+                self.add("constant", body, new_body, w * 0.7, f"every `{text}` -> `{new.value}`", anchor=nodes[0])
         # Guard / early return for empty or false-y parameters.
         defaults = _default_returns(returns)
         for name in _param_names(self.pf.func):
@@ -733,6 +744,28 @@ class _ReplaceMany(cst.CSTTransformer):
 
     def on_leave(self, original_node, updated_node):
         return self.mapping.get(original_node, updated_node)
+
+
+def _string_alternatives(node: cst.SimpleString) -> list[tuple[cst.SimpleString, float]]:
+    """Likely intended values of a string literal: empty <-> space, case, mirrored brackets."""
+    try:
+        value = node.evaluated_value
+    except Exception:
+        return []
+    if not isinstance(value, str):
+        return []
+    quote = node.quote[-1]
+    options = [" "] if value == "" else [""]
+    if len(value) == 1:
+        if value.isalpha():
+            options.append(value.swapcase())
+        if value in _MIRRORED:
+            options.append(_MIRRORED[value])
+        if value != " ":
+            options.append(" ")
+    weight = 0.8 if value in ("", " ") or len(value) == 1 else 0.3
+    return [(cst.SimpleString(f"{node.prefix}{quote}{opt}{quote}"), weight)
+            for opt in options if not any(ch in opt for ch in (quote, "\\", "\n"))]
 
 
 def _flip_chain(node, cls, alt):
