@@ -90,7 +90,7 @@ def limited(fn, secs):
 
 def show(fn):
     try:
-        return repr(limited(fn, 0.5))
+        return repr(limited(fn, 0.25))
     except Timeout:
         return "TIMEOUT"
     except BaseException as e:
@@ -107,7 +107,7 @@ def passes(ns, entry, test_src):
         _, check, helpers = check_parts(test_src)
         g = dict(ns)
         exec(compile(ast.Module([*helpers.body, check], []), "test.py", "exec"), g)
-        limited(lambda: g["check"](ns[entry]), 2)
+        limited(lambda: g["check"](ns[entry]), 1)
         return True
     except BaseException:
         return False
@@ -444,7 +444,7 @@ def eval_output(items: list[dict], threshold: float) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", type=int, default=None, help="only the first N HumanEvalFix tasks")
-    ap.add_argument("--mutants", type=int, default=40, help="mutants tried per source (buggy, canonical) per task")
+    ap.add_argument("--mutants", type=int, default=20, help="mutants tried per source (buggy, canonical) per task")
     ap.add_argument("--per-origin", type=int, default=3, help="plausible mutants kept per source per task")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)

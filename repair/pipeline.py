@@ -313,13 +313,51 @@ def _record_usage(outcome: RepairOutcome, engines: list) -> None:
 
 
 def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
-    """Hook for the input bouncer (issue #5); None = go on."""
-    return None
+    """The input bouncer (issue #5): the decision when the issue is too vague to act on, else None."""
+    if not cfg.bounce or not ctx.issue:
+        return None
+    from bouncer.gate import input_gate
+
+    decision = input_gate(ctx.issue, threshold=cfg.bounce_threshold)
+    if decision is None:
+        return None
+    if ctx.run_dir is not None:
+        write_json(ctx.run_dir / "bounce_input.json", decision.to_dict())
+    return decision.to_dict() if decision.bounce else None
 
 
 def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict | None:
-    """Hook for the output bouncer (issue #5); None = no judgement."""
-    return None
+    """The output bouncer (issue #5): judge the best patch from the run's evidence; None when off."""
+    if not cfg.bounce:
+        return None
+    from bouncer.evidence import PatchEvidence
+    from bouncer.gate import agreeing_counts, output_gate
+
+    diffs = {}
+    for cid in plausible:
+        if cid in cands:
+            try:
+                diffs[cid] = unified_diff(ctx.repo, patched_files(ctx.repo, Candidate.from_dict(cands[cid])))
+            except (OSError, UnicodeError, ValueError):
+                continue
+    diffs[best.id] = patch
+    record = validations.get(best.id, {})
+    full_suite = record.get("status") == "plausible" and record.get("stage") in ("suite", "command")
+    evidence = PatchEvidence(
+        patch=patch,
+        trigger_tests=[r.nodeid for r in ctx.failing],
+        test_sources=ctx.test_sources,
+        trigger_passed=record.get("status") == "plausible" if record else None,
+        regressions=len(record.get("newly_failing", [])) if full_suite else None,
+        agreeing=agreeing_counts(diffs)[best.id],
+        plausible=len(diffs),
+        issue=ctx.issue,
+    )
+    decision = output_gate(evidence, threshold=cfg.bounce_threshold)
+    result = {**decision.to_dict(), "evidence": {k: v for k, v in evidence.to_dict().items() if k != "test_sources"}}
+    if ctx.run_dir is not None:
+        write_json(ctx.run_dir / "bounce_output.json", result)
+    return result
 
 
 def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str | None = None, test_timeout: float = 600.0) -> tuple[TestRun, list[SuspiciousFunction]]:

@@ -1,0 +1,73 @@
+"""The bouncer hooks of the repair pipeline, on a real repo, real candidates and their diffs."""
+import json
+from pathlib import Path
+
+from repair.config import RepairConfig
+from repair.core import BugContext, Candidate, FunctionEdit, TestResult
+from repair.emit import unified_diff
+from repair.core import patched_files
+from repair.pipeline import _input_gate, _output_gate
+
+SRC = "def f(x):\n    return x + 3\n"
+TEST = "from m import f\n\n\ndef test_f():\n    assert f(5) == 10\n"
+
+
+def setup(tmp_path: Path, issue: str | None = "f(5) returns 8, expected 10: `f` should double its argument"):
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "m.py").write_text(SRC)
+    (repo / "tests" / "test_m.py").write_text(TEST)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    cfg = RepairConfig(repo=repo, test_cmd="python -m pytest -q", issue=issue)
+    failing = [TestResult("tests/test_m.py::test_f", "failed", "assert 8 == 10")]
+    ctx = BugContext(repo, cfg.test_cmd, failing, [], issue, {"tests/test_m.py::test_f": TEST.split("\n\n\n")[1]}, run_dir)
+    return cfg, ctx
+
+
+def candidate(new_source: str) -> Candidate:
+    return Candidate("template", [FunctionEdit("m.py", "f", 0, len(SRC.encode()), new_source)], "test candidate")
+
+
+def judge(cfg, ctx, best, others=()):
+    cands = {c.id: c.to_dict() for c in (best, *others)}
+    plausible = list(cands)
+    validations = {cid: {"candidate_id": cid, "status": "plausible", "stage": "suite", "newly_failing": []} for cid in plausible}
+    patch = unified_diff(ctx.repo, patched_files(ctx.repo, best))
+    return _output_gate(cfg, ctx, best, patch, plausible, validations, cands)
+
+
+def test_input_gate_bounces_vague_issues_only(tmp_path):
+    cfg, ctx = setup(tmp_path)
+    assert _input_gate(cfg, ctx) is None
+    assert json.loads((ctx.run_dir / "bounce_input.json").read_text())["bounce"] is False
+    cfg, ctx = setup(tmp_path / "vague", issue="it doesn't work")
+    gate = _input_gate(cfg, ctx)
+    assert gate["bounce"] and gate["label"] in ("VAGUE", "IMPOSSIBLE_TO_SOLVE")
+    cfg.bounce = False  # --no-bounce
+    assert _input_gate(cfg, ctx) is None
+    cfg, ctx = setup(tmp_path / "none", issue=None)
+    assert _input_gate(cfg, ctx) is None
+
+
+def test_output_gate_accepts_a_general_fix_with_agreement(tmp_path):
+    cfg, ctx = setup(tmp_path)
+    best = candidate("def f(x):\n    return x * 2\n")
+    same = candidate("def f(x):\n    return x * 2  # double\n")
+    gate = judge(cfg, ctx, best, [same])
+    assert not gate["bounce"] and gate["confidence"] > 0.8
+    assert gate["evidence"]["agreeing"] == 2 and gate["evidence"]["regressions"] == 0
+    saved = json.loads((ctx.run_dir / "bounce_output.json").read_text())
+    assert saved["features"]["special_cases"] == []
+
+
+def test_output_gate_bounces_a_special_case_and_respects_threshold(tmp_path):
+    cfg, ctx = setup(tmp_path)
+    overfit = candidate("def f(x):\n    if x == 5:\n        return 10\n    return x + 3\n")
+    gate = judge(cfg, ctx, overfit)
+    assert gate["bounce"] and "special-cases test literal(s) 5" in gate["explanation"]
+    assert gate["features"]["special_cases"][0]["returns"] == "10"
+    cfg.bounce_threshold = 0.01
+    assert not judge(cfg, ctx, overfit)["bounce"]
+    cfg.bounce = False
+    assert judge(cfg, ctx, overfit) is None
