@@ -1,6 +1,7 @@
 """The one shape every bouncer returns, and the protocols bouncers implement."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +30,19 @@ class Decision:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def rubric_label(confidence: float, threshold: float, labels: tuple[str, ...]) -> str:
+    """Map a confidence onto a four-label rubric, consistent with bouncing below `threshold`."""
+    if confidence >= max(threshold, 0.75):
+        return labels[0]
+    if confidence >= threshold:
+        return labels[1]
+    return labels[2] if confidence >= threshold / 3 else labels[3]
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
 
 
 class InputBouncer(Protocol):

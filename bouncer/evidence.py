@@ -21,7 +21,7 @@ import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from .decision import OUTPUT_LABELS, Decision
+from .decision import OUTPUT_LABELS, Decision, rubric_label, sigmoid
 
 WEIGHTS = {
     "bias": 0.6,
@@ -218,10 +218,6 @@ def special_cases(added_lines: list[str], literals: set[str]) -> list[dict]:
 
 
 # -- the bouncer --------------------------------------------------------------------------
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z))
-
-
 def _logit(p: float) -> float:
     p = min(max(p, 1e-3), 1 - 1e-3)
     return math.log(p / (1 - p))
@@ -284,14 +280,6 @@ def evidence_logit(f: dict) -> tuple[float, list[str]]:
     return z, why
 
 
-def output_label(confidence: float, threshold: float) -> str:
-    if confidence >= max(threshold, 0.75):
-        return OUTPUT_LABELS[0]
-    if confidence >= threshold:
-        return OUTPUT_LABELS[1]
-    return OUTPUT_LABELS[2] if confidence >= threshold / 3 else OUTPUT_LABELS[3]
-
-
 class EvidenceOutputBouncer:
     """Scores a patch from the evidence a repair run gathered; optionally asks an LLM judge too."""
 
@@ -319,13 +307,13 @@ class EvidenceOutputBouncer:
             if verdict is not None and verdict.label != "UNPARSED":
                 z += WEIGHTS["llm"] * _logit(verdict.confidence)
                 why.append(f"LLM judge says {verdict.label}")
-        confidence = _sigmoid(z)
+        confidence = sigmoid(z)
         bounce = confidence < self.threshold
         head = "untrustworthy" if bounce else "trustworthy"
         return Decision(
             bounce=bounce,
             confidence=round(confidence, 4),
-            label=output_label(confidence, self.threshold),
+            label=rubric_label(confidence, self.threshold, OUTPUT_LABELS),
             explanation=f"{head} (confidence {confidence:.2f} vs threshold {self.threshold:.2f}): " + ("; ".join(why) or "no evidence either way"),
             features=f,
             trace=trace,

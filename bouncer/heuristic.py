@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from .decision import Decision, INPUT_LABELS
+from .decision import INPUT_LABELS, Decision, rubric_label, sigmoid
 
 _CODE_FENCE = re.compile(r"```|~~~")
 _INDENTED = re.compile(r"^(?: {4}|\t)\S", re.M)
@@ -90,19 +90,6 @@ def issue_logit(f: dict[str, float]) -> float:
     return z
 
 
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z))
-
-
-def rubric_label(confidence: float, threshold: float) -> str:
-    """Map a confidence onto the paper's input rubric, consistent with the bounce decision."""
-    if confidence >= max(threshold, 0.75):
-        return INPUT_LABELS[0]
-    if confidence >= threshold:
-        return INPUT_LABELS[1]
-    return INPUT_LABELS[2] if confidence >= threshold / 3 else INPUT_LABELS[3]
-
-
 _NAMES = {
     "code": "code or a snippet",
     "traceback": "an error or traceback",
@@ -123,7 +110,7 @@ class HeuristicInputBouncer:
 
     def judge(self, issue: str) -> Decision:
         f = issue_features(issue or "")
-        confidence = _sigmoid(issue_logit(f))
+        confidence = sigmoid(issue_logit(f))
         bounce = confidence < self.threshold
         has = [name for key, name in _NAMES.items() if f[key]]
         lacks = [name for key, name in _NAMES.items() if not f[key]]
@@ -142,7 +129,7 @@ class HeuristicInputBouncer:
         return Decision(
             bounce=bounce,
             confidence=round(confidence, 4),
-            label=rubric_label(confidence, self.threshold),
+            label=rubric_label(confidence, self.threshold, INPUT_LABELS),
             explanation=f"{verdict} (confidence {confidence:.2f} vs threshold {self.threshold:.2f}): " + "; ".join(parts),
             features=f,
         )
