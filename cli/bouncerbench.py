@@ -31,7 +31,7 @@ def load_model_or_fail(spec: str | None, api_base: str | None):
         fail("model backends are not available in this build (repair.models.load_model is missing); use --bouncer heuristic")
     try:
         return load_model(spec, api_base=api_base) if api_base else load_model(spec)
-    except (ValueError, OSError, ImportError) as exc:
+    except Exception as exc:  # the backends raise ModelError with a message that names the fix
         fail(f"cannot load model {spec!r}: {exc}")
 
 
