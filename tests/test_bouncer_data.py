@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bouncer_helpers import run_cli
 
 from bouncer.data import BouncerDataError, load_items, load_labels, load_predictions
 
@@ -117,7 +118,7 @@ def test_predictions_unknown_ids_bad_values_and_sides(tmp_path):
     assert load_predictions(rows, "output", labels) == {"output": {"r__3": True}}
 
 
-def run_cli(*args, env=None):
+def run_cli_subprocess(*args, env=None):
     return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -136,6 +137,6 @@ def test_hf_id_goes_through_datasets_and_fails_cleanly_offline(tmp_path):
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
     preds = tmp_path / "p.json"
     preds.write_text(json.dumps({"a": {"input_bounce": True}}))
-    res = run_cli("bouncerbench", "score", "--split", "input", "--predictions", str(preds), "--labels", "uw-swag/input-bouncer", env=env)
+    res = run_cli_subprocess("bouncerbench", "score", "--split", "input", "--predictions", str(preds), "--labels", "uw-swag/input-bouncer", env=env)
     assert res.returncode == 2
     assert "cannot load Hugging Face dataset uw-swag/input-bouncer" in res.stderr and "Traceback" not in res.stderr
