@@ -186,10 +186,26 @@ def _equality_literals(expr: str) -> list[str]:
     return out
 
 
-def special_cases(added_lines: list[str], literals: set[str]) -> list[dict]:
-    """Added conditions that test for a literal taken from the tests, and what they return."""
+def _shape(line: str) -> str:
+    """A line with its literals masked: `if n == 3:` and `if n == 4:` have one shape."""
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline)
+        return " ".join("LIT" if t.type in (tokenize.NUMBER, tokenize.STRING) else t.string for t in toks if t.string.strip())
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return line.strip()
+
+
+def special_cases(added_lines: list[str], literals: set[str], removed_lines: list[str] = ()) -> list[dict]:
+    """New conditions that test for a literal taken from the tests, and what they return.
+
+    A condition whose shape was already there (only its constant changed, `n == 3` -> `n == 4`)
+    is an ordinary constant fix, not a new special case.
+    """
     hits = []
+    old_shapes = {_shape(l) for l in removed_lines}
     for i, line in enumerate(added_lines):
+        if old_shapes and _shape(line) in old_shapes:
+            continue
         match = _COND.match(line)
         inline = ""
         if match:
@@ -232,7 +248,7 @@ def patch_features(ev: PatchEvidence) -> dict:
         "files": diff.files,
         "changed_lines": len(changed),
         "edits_tests": [f for f in diff.files if is_test_path(f, trigger_files)],
-        "special_cases": special_cases(diff.added, literals),
+        "special_cases": special_cases(diff.added, literals, diff.removed),
         "trigger_passed": ev.trigger_passed,
         "regressions": ev.regressions,
         "agreeing": ev.agreeing,

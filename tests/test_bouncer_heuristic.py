@@ -63,6 +63,12 @@ def test_literals_and_special_cases():
     assert hits[0]["literals"] == ["3", "4"]
 
 
+def test_changing_the_constant_of_an_existing_condition_is_not_a_special_case():
+    lits = literals_in_tests([TEST_SRC])
+    assert special_cases(["    if a == 4:"], lits, ["    if a == 5:"]) == []
+    assert len(special_cases(["    if a == 4:"], lits, ["    if b > 5:"])) == 1
+
+
 def evidence(patch, **kw):
     base = dict(patch=patch, trigger_tests=["tests/test_calc.py::test_add"], test_sources={"tests/test_calc.py::test_add": TEST_SRC}, trigger_passed=True, regressions=0)
     base.update(kw)
