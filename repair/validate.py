@@ -56,6 +56,7 @@ class ValidationResult:
     message: str = ""  # why: the first failure, the compile error, the timeout
     stage: str = ""  # where it stopped: apply | compile | trigger | suite | command
     runner: str = ""  # warm | cold
+    cpu: float = 0.0  # CPU seconds of the test runs, where the runner can tell (warm)
 
     @property
     def plausible(self) -> bool:
@@ -134,10 +135,11 @@ class _ValidatorBase:
 
     def validate(self, candidate: Candidate) -> ValidationResult:
         start = time.monotonic()
+        runs: list[PytestRun] = []
 
         def done(status: str, stage: str, message: str = "", failing=(), newly=()) -> ValidationResult:
             return ValidationResult(candidate.id, status, sorted(failing), sorted(newly), time.monotonic() - start,
-                                    message[:2000], stage, self.kind)
+                                    message[:2000], stage, self.kind, sum(r.cpu for r in runs))
 
         try:
             files = patched_files(self.repo, candidate)
@@ -150,6 +152,7 @@ class _ValidatorBase:
         trigger_args = self._trigger_args()
         if trigger_args is not None and self.trigger_tests:
             run = self._run(trigger_args, files)
+            runs.append(run)
             early = self._check_run(run, "trigger", done)
             if early:
                 return early
@@ -160,6 +163,7 @@ class _ValidatorBase:
 
         stage = "suite" if trigger_args is not None else "command"
         run = self._run(None, files)
+        runs.append(run)
         early = self._check_run(run, stage, done)
         if early:
             return early
