@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from repair.config import RepairConfig
 from repair.core import BugContext, Candidate, FunctionEdit, TestResult
 from repair.emit import unified_diff
@@ -71,3 +73,42 @@ def test_output_gate_bounces_a_special_case_and_respects_threshold(tmp_path):
     assert not judge(cfg, ctx, overfit)["bounce"]
     cfg.bounce = False
     assert judge(cfg, ctx, overfit) is None
+
+
+def repair_cli(repo, out, *extra):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    args = [sys.executable, "-m", "cli", "repair", str(repo), "--test-cmd", "python3 -m pytest -q", "--sandbox", "local", "--out", str(out), "--json", *extra]
+    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.stdout.strip(), proc.stderr
+    return proc, json.loads(proc.stdout)
+
+
+def test_repair_abstains_on_a_vague_issue_with_exit_3(tmp_path):
+    from helpers import SHAPES, make_repo
+
+    repo = make_repo(tmp_path / "shapes", SHAPES)
+    issue = tmp_path / "issue.md"
+    issue.write_text("it doesn't work, please fix")
+    proc, result = repair_cli(repo, tmp_path / "run", "--issue", str(issue))
+    assert proc.returncode == 3 and result["status"] == "abstained"
+    assert result["bounce"]["bounce"] and "too vague" in result["message"]
+    assert json.loads((tmp_path / "run" / "bounce_input.json").read_text())["label"] in ("VAGUE", "IMPOSSIBLE_TO_SOLVE")
+    assert not (tmp_path / "run" / "validations.jsonl").exists()  # abstained before generating anything
+
+
+@pytest.mark.slow
+def test_repair_keeps_the_patch_when_the_output_gate_abstains(tmp_path):
+    from helpers import SHAPES, make_repo
+
+    repo = make_repo(tmp_path / "shapes", SHAPES)
+    proc, result = repair_cli(repo, tmp_path / "run", "--bounce-threshold", "0.99")
+    assert proc.returncode == 3 and result["status"] == "abstained", proc.stderr
+    assert "not trustworthy enough" in result["message"] and result["bounce"]["evidence"]["trigger_passed"] is True
+    assert (tmp_path / "run" / "patch.diff").read_text() == result["patch"] != ""
+    proc, result = repair_cli(repo, tmp_path / "run2", "--bounce-threshold", "0.99", "--no-bounce")
+    assert proc.returncode == 0 and result["status"] == "plausible" and result["bounce"] is None
