@@ -112,6 +112,33 @@ def passes(ns, entry, test_src):
     except BaseException:
         return False
 
+class _Each(ast.NodeTransformer):
+    """Top-level `assert X` of check() -> `__pw_each(lambda: X)`: each assert timed and counted alone."""
+    def visit_FunctionDef(self, node):
+        node.body = [ast.Expr(ast.Call(ast.Name("__pw_each", ast.Load()), [ast.Lambda(ast.arguments([], [], None, [], [], None, []), st.test)], []))
+                     if isinstance(st, ast.Assert) else st for st in node.body]
+        return node
+
+def pass_fraction(ns, entry, test_src):
+    """Fraction of the hidden test's asserts that pass (BouncerBench's output_quality)."""
+    try:
+        _, check, helpers = check_parts(test_src)
+        if any(isinstance(n, ast.Assert) for st in check.body if not isinstance(st, ast.Assert) for n in ast.walk(st)):
+            return None  # asserts inside loops: no per-assert count
+        check = ast.fix_missing_locations(_Each().visit(check))
+        results = []
+        def each(fn):
+            try:
+                results.append(bool(limited(fn, 0.5)))
+            except BaseException:
+                results.append(False)
+        g = dict(ns, __pw_each=each)
+        exec(compile(ast.Module([*helpers.body, check], []), "test.py", "exec"), g)
+        limited(lambda: g["check"](ns[entry]), 5)
+        return sum(results) / len(results) if results else None
+    except BaseException:
+        return None
+
 def first_mismatch(ns, entry, test_src):
     """The first `f(...) == expected` assert the candidate fails: (call, expected, actual)."""
     try:
@@ -149,6 +176,7 @@ for cid, body in task["candidates"].items():
     res = {"example": passes(ns, task["entry_point"], task["example_test"]), "hidden": False, "probe": []}
     if res["example"]:  # only plausible candidates need the hidden test and the probes
         res["hidden"] = passes(ns, task["entry_point"], task["test"])
+        res["fraction"] = 1.0 if res["hidden"] else pass_fraction(ns, task["entry_point"], task["test"])
         for a in task["probes"]:
             res["probe"].append(show(lambda: f(*copy.deepcopy(ast.literal_eval(a)))))
             if res["probe"][-1] == "TIMEOUT":
@@ -402,8 +430,10 @@ def build_patches(ran: list[dict], per_origin: int, seed: int) -> list[dict]:
                 _, cand_fn = function_source(task["prompt"] + cands[cid], task["entry_point"])
             except (SyntaxError, StopIteration):
                 continue
+            fraction = runs[cid].get("fraction")
             items.append({
                 "id": f"{task['task_id']}:{cid}", "origin": cid.split(":")[0], "correct": runs[cid]["hidden"],
+                "quality": 1.0 if runs[cid]["hidden"] else min(fraction if fraction is not None else 0.0, 0.99),
                 "evidence": PatchEvidence(
                     patch=diff(buggy_fn + "\n", cand_fn + "\n"),
                     trigger_tests=["test_example.py::check"],
@@ -429,7 +459,7 @@ def eval_output(items: list[dict], threshold: float) -> dict:
 
 def _eval_output(items: list[dict], threshold: float) -> dict:
     bouncer = EvidenceOutputBouncer(threshold)
-    labels = {i["id"]: Label(i["id"], output_quality=1.0 if i["correct"] else 0.0, output_bounce=not i["correct"]) for i in items}
+    labels = {i["id"]: Label(i["id"], output_quality=i["quality"], output_bounce=not i["correct"]) for i in items}
     full = {i["id"]: bouncer.judge_evidence(i["evidence"]).bounce for i in items}
     no_agree = {}
     for i in items:
