@@ -159,6 +159,7 @@ class DockerSandbox:
         self.workdir = WORKDIR
         self._closed = False
         self._procs: list[subprocess.Popen] = []
+        self._owner_pid = os.getpid()
         self._client = docker_client()
         if not image_present(self._client, self.image):
             self._client.close()
@@ -493,6 +494,8 @@ def _register(sbx: DockerSandbox) -> None:
 
 def _close_all() -> None:
     for sbx in list(_LIVE.values()):
+        if sbx._owner_pid != os.getpid():
+            continue  # a forked child exiting must not remove its parent's sandboxes
         try:
             sbx.close()
         except Exception:
