@@ -2,6 +2,7 @@ import ast
 import textwrap
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from repair.core import BugContext, SuspiciousFunction, apply_edits
@@ -94,6 +95,9 @@ def assert_fix(buggy: str, fixed: str, **kw):
     # excess logic
     ("def f(xs):\n    return xs.sort()", "def f(xs):\n    return xs", "drop_operand"),
     ("def f(x, y):\n    return x * y * 2", "def f(x, y):\n    return x * y", "drop_operand"),
+    # the outer function is mutated, not a nested helper
+    ("def f(xs):\n    def key(x):\n        return -x\n    return sorted(xs, key=key)[0] - 1",
+     "def f(xs):\n    def key(x):\n        return -x\n    return sorted(xs, key=key)[0] + 1", "arithmetic"),
 ])
 def test_each_fix_pattern_is_generated(buggy, fixed, operator):
     hit, _ = assert_fix(buggy, fixed)
@@ -205,13 +209,26 @@ def test_fast_splice_matches_libcst_rebuild():
     pf = parse_function(src)
     checked = 0
     for m in collect_mutations(pf, set(OPERATORS)):
-        fast = _splice(pf, m)
+        fast = _splice(pf, m.target, m.build())
         if fast is None:
             continue
-        slow = pf.module.deep_replace(m.target, m.replacement).code[len(pf.prefix):]
+        slow = pf.module.deep_replace(m.target, m.build()).code[len(pf.prefix):]
         assert fast == slow, m.label
         checked += 1
     assert checked > 50
+
+
+def test_path_copy_matches_libcst_rebuild_for_statements():
+    src = "    @dec\n    def m(self, xs):\n        for x in xs:\n            if x:\n                xs.pop()\n            else:\n                return 1\n        total = 0\n        return total"
+    pf = parse_function(src.lstrip())
+    assert pf.prefix  # decorated method: parsed inside the indentation wrapper
+    checked = 0
+    for m in collect_mutations(pf, set(OPERATORS)):
+        new = m.build()
+        expected = (pf.module.deep_remove(m.target) if new is None else pf.module.deep_replace(m.target, new)).code
+        assert render(pf, m) == expected[len(pf.prefix):], m.label
+        checked += new is None or not isinstance(m.target, cst.BaseExpression)
+    assert checked >= 5
 
 
 def test_ordering_prefers_suspicious_lines_and_covered_lines_first():

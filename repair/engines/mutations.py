@@ -6,8 +6,8 @@ engine ranks the sites first and renders only what it will emit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import libcst as cst
 from libcst.metadata import (ExpressionContext, ExpressionContextProvider, MetadataWrapper, ParentNodeProvider,
@@ -50,11 +50,14 @@ def code(node: cst.CSTNode) -> str:
 class Mutation:
     operator: str
     target: cst.CSTNode  # node in the parsed tree that is replaced or removed
-    replacement: cst.CSTNode | None  # None = remove target
+    replacement: cst.CSTNode | None  # None = remove target (see `make`)
     line: int  # line in the parsed text (1-based)
     weight: float  # variant weight inside the operator, multiplied with PRIORS[operator]
     label: str  # human description without the line, e.g. "`<` -> `<=`"
-    extra: dict = field(default_factory=dict)
+    make: Callable[[], cst.CSTNode] | None = None  # builds the replacement lazily (whole-block rewrites)
+
+    def build(self) -> cst.CSTNode | None:
+        return self.make() if self.make is not None else self.replacement
 
     @property
     def prior(self) -> float:
@@ -212,6 +215,14 @@ class ParsedFunction:
     spans: dict  # node -> CodeRange covering exactly code_for_node(node) inside module.code
     line_starts: list[int]  # character offset of each line of module.code
     text: str  # module.code, computed once (libcst regenerates it on every access)
+    children: dict  # node -> its children in source order (libcst's .children re-visits the subtree)
+
+    def walk(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            yield n
+            stack.extend(reversed(self.children.get(n, ())))
 
     def offset(self, pos) -> int:
         return self.line_starts[pos.line - 1] + pos.column
@@ -223,22 +234,19 @@ def analyse(module: cst.Module, prefix: str) -> ParsedFunction:
                                  WhitespaceInclusivePositionProvider])
     positions, parents = meta[PositionProvider], meta[ParentNodeProvider]
     contexts, spans = meta[ExpressionContextProvider], meta[WhitespaceInclusivePositionProvider]
-    func = next(n for n in walk(wrapper.module) if isinstance(n, cst.FunctionDef))
+    children: dict = {}
+    for child, parent in parents.items():  # filled in visit order, so children keep source order
+        children.setdefault(parent, []).append(child)
+    func = wrapper.module.body[0]
+    if isinstance(func, cst.If):  # the indentation wrapper, see template.parse_function
+        func = func.body.body[0]
     starts, total = [], 0
     text = wrapper.module.code
     for line in text.splitlines(keepends=True) or [""]:
         starts.append(total)
         total += len(line)
     starts.append(total)
-    return ParsedFunction(wrapper.module, func, prefix, positions, parents, contexts, spans, starts, text)
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
+    return ParsedFunction(wrapper.module, func, prefix, positions, parents, contexts, spans, starts, text, children)
 
 
 class _Collector:
@@ -253,12 +261,15 @@ class _Collector:
     def line(self, node) -> int:
         return self.pf.positions[node].start.line
 
-    def add(self, operator, target, replacement, weight, label, anchor=None, **extra):
+    def add(self, operator, target, replacement, weight, label, anchor=None):
         if operator not in self.ops:
             return
-        if replacement is not None and isinstance(target, cst.BaseExpression):
+        make = None
+        if callable(replacement):
+            make, replacement = replacement, None
+        elif replacement is not None and isinstance(target, cst.BaseExpression):
             replacement = keep_parens(target, replacement)
-        self.out.append(Mutation(operator, target, replacement, self.line(anchor or target), weight, label, extra))
+        self.out.append(Mutation(operator, target, replacement, self.line(anchor or target), weight, label, make))
 
     def parent(self, node):
         return self.pf.parents.get(node)
@@ -275,7 +286,7 @@ class _Collector:
         for star in (p.star_arg, p.star_kwarg):
             if isinstance(star, cst.Param):
                 names.append(star.name.value)
-        for node in walk(self.pf.func.body):
+        for node in self.pf.walk(self.pf.func.body):
             if isinstance(node, cst.Name) and self.pf.contexts.get(node) == ExpressionContext.STORE:
                 if not self._in_comprehension(node):
                     names.append(node.value)
@@ -285,15 +296,15 @@ class _Collector:
                 seen.setdefault(n, None)
         return list(seen)
 
-    def _derived_values(self) -> list[cst.Call]:
+    def _derived_values(self) -> list[tuple[str, cst.Call]]:
         """Short builtin calls on local names (`len(xs)`, `max(xs)`) the function already uses."""
         found: dict[str, cst.Call] = {}
-        for node in walk(self.pf.func.body):
+        for node in self.pf.walk(self.pf.func.body):
             if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _DERIVED
                     and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)
                     and node.args[0].value.value in self.locals and not node.args[0].star):
                 found.setdefault(code(node.with_changes(lpar=[], rpar=[])), node.with_changes(lpar=[], rpar=[]))
-        return list(found.values())[:6]
+        return list(found.items())[:6]
 
     def _in_comprehension(self, node) -> bool:
         n = self.parent(node)
@@ -310,7 +321,7 @@ class _Collector:
 
     # -- main walk
     def run(self) -> list[Mutation]:
-        for node in walk(self.pf.func.body):
+        for node in self.pf.walk(self.pf.func.body):
             if isinstance(node, cst.Comparison):
                 self.comparison(node)
             elif isinstance(node, cst.BinaryOperation):
@@ -532,9 +543,9 @@ class _Collector:
             for alt in _FUNC_ALTS[v]:
                 self.add("function", node, node.with_changes(value=alt), 0.6, f"`{v}` -> `{alt}`")
         if v in self.locals:
-            for expr in self.derived:  # `/ mean` -> `/ len(numbers)`
-                if code(expr) != v and v not in {a.value.value for a in expr.args if isinstance(a.value, cst.Name)}:
-                    self.add("variable", node, expr, 0.3, f"`{v}` -> `{code(expr)}`")
+            for text, expr in self.derived:  # `/ mean` -> `/ len(numbers)`
+                if v != expr.args[0].value.value:
+                    self.add("variable", node, expr, 0.3, f"`{v}` -> `{text}`")
             alts = [n for n in self.locals if n != v]
             for alt in alts:
                 self.add("variable", node, node.with_changes(value=alt), 1.0 / max(1, len(alts)) ** 0.5,
@@ -695,7 +706,7 @@ class _Collector:
         if start >= len(stmts):
             return
         anchor = stmts[start]
-        returns = [n for n in walk(body) if isinstance(n, cst.Return)]
+        returns = [n for n in self.pf.walk(body) if isinstance(n, cst.Return)]
         # Missing return: the last statement computes something but nothing is returned.
         if not any(r.value is not None for r in returns):
             last = stmts[-1]
@@ -711,20 +722,20 @@ class _Collector:
         # Inverted result: every `return True` / `return False` flipped at once.
         bool_returns = [r for r in returns if isinstance(r.value, cst.Name) and r.value.value in ("True", "False")]
         if len({r.value.value for r in bool_returns}) == 2:
-            new = body.visit(_ReplaceMany({
-                r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True") for r in bool_returns}))
-            self.add("negation", body, new, 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
+            flips = {r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True")
+                     for r in bool_returns}
+            self.add("negation", body, lambda: body.visit(_ReplaceMany(flips)), 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
         # The same wrong literal used everywhere (`return " "` in every branch).
         literals: dict[str, list[cst.SimpleString]] = {}
-        for n in walk(body):
+        for n in self.pf.walk(body):
             if isinstance(n, cst.SimpleString) and not isinstance(self.parent(n), cst.Expr):
                 literals.setdefault(n.value, []).append(n)
         for text, nodes in literals.items():
             if len(nodes) < 2:
                 continue
             for new, w in _string_alternatives(nodes[0]):
-                new_body = body.visit(_ReplaceMany({n: new for n in nodes}))
-                self.add("constant", body, new_body, w * 0.7, f"every `{text}` -> `{new.value}`", anchor=nodes[0])
+                mapping = {n: new for n in nodes}
+                self.add("constant", body, lambda mapping=mapping: body.visit(_ReplaceMany(mapping)), w * 0.7, f"every `{text}` -> `{new.value}`", anchor=nodes[0])
         # Guard / early return for empty or false-y parameters.
         defaults = _default_returns(returns)
         for name in _param_names(self.pf.func):

@@ -8,6 +8,7 @@ first) into whole-function replacements until the count or time budget is spent.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import time
 import warnings
@@ -52,30 +53,50 @@ def _is_function(container) -> bool:
 
 def render(pf: ParsedFunction, m: Mutation) -> str:
     """The whole function text with the mutation applied (same indentation context)."""
-    text = _splice(pf, m)
-    if text is None:  # statements and blocks carry indentation state: let libcst rebuild the tree
-        if m.replacement is None:
-            text = pf.module.deep_remove(m.target).code
-        else:
-            text = pf.module.deep_replace(m.target, m.replacement).code
+    replacement = m.build()
+    text = _splice(pf, m.target, replacement)
+    if text is None:  # statements and blocks carry indentation state: let libcst print the tree
+        text = _path_copy(pf, m.target, replacement).code
     if not text.startswith(pf.prefix):
         raise ValueError("wrapper lost")
     return text[len(pf.prefix):]
 
 
-def _splice(pf: ParsedFunction, m: Mutation) -> str | None:
+def _path_copy(pf: ParsedFunction, target: cst.CSTNode, replacement: cst.CSTNode | None) -> cst.Module:
+    """The module with `target` replaced (or removed), rebuilding only its ancestors.
+    libcst's deep_replace re-creates every node of the tree; this is O(depth)."""
+    node, new = target, replacement
+    while True:
+        parent = pf.parents.get(node)
+        if parent is None:
+            return new
+        node, new = parent, _swap_child(parent, node, new)
+
+
+def _swap_child(parent: cst.CSTNode, child: cst.CSTNode, new: cst.CSTNode | None) -> cst.CSTNode:
+    for f in dataclasses.fields(parent):
+        value = getattr(parent, f.name)
+        if value is child:
+            return parent.with_changes(**{f.name: new})
+        if isinstance(value, (tuple, list)) and any(x is child for x in value):
+            items = [new if x is child else x for x in value if not (x is child and new is None)]
+            return parent.with_changes(**{f.name: type(value)(items)})
+    raise ValueError(f"{type(child).__name__} is not a child of {type(parent).__name__}")
+
+
+def _splice(pf: ParsedFunction, target: cst.CSTNode, replacement: cst.CSTNode | None) -> str | None:
     """Fast path for expression-level edits: replace the target's exact text span.
     Rebuilding the whole tree per candidate costs ~20 ms; a splice costs microseconds."""
-    if m.replacement is None or not isinstance(m.target, (cst.BaseExpression, cst.BaseSmallStatement)):
+    if replacement is None or not isinstance(target, (cst.BaseExpression, cst.BaseSmallStatement)):
         return None
-    span = pf.spans.get(m.target)
+    span = pf.spans.get(target)
     if span is None:
         return None
     start, end = pf.offset(span.start), pf.offset(span.end)
     old = pf.text
-    if old[start:end] != code(m.target):  # the span must be exactly what libcst would print
+    if old[start:end] != code(target):  # the span must be exactly what libcst would print
         return None
-    return old[:start] + code(m.replacement) + old[end:]
+    return old[:start] + code(replacement) + old[end:]
 
 
 def _compiles(text: str, full: bool) -> bool:
