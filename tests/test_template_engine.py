@@ -263,6 +263,21 @@ def test_functions_ranked_by_suspiciousness():
     assert {c.edits[0].qualname for c in cands} == {"low", "high"}
 
 
+def test_less_suspicious_functions_are_parsed_only_when_they_can_compete(monkeypatch):
+    import repair.engines.template as template
+
+    parsed = []
+    real = template.parse_function
+    monkeypatch.setattr(template, "parse_function", lambda src: parsed.append(src.split("(")[0]) or real(src))
+    f1 = function_info("m.py", "top", "def top(a, b):\n    return a < b", start_line=1, start_byte=0)
+    f2 = function_info("m.py", "low", "def low(a, b):\n    return a > b", start_line=4, start_byte=40)
+    gen = TemplateEngine(time_budget=None).generate(ctx_for(f1, f2, scores=[1.0, 0.001]))
+    first = [next(gen) for _ in range(3)]
+    assert parsed == ["def top"] and all(c.edits[0].qualname == "top" for c in first)
+    rest = list(gen)
+    assert parsed == ["def top", "def low"] and rest[-1].edits[0].qualname == "low"
+
+
 def test_count_and_time_budgets_hold():
     src = "def f(a, b, c):\n" + "".join(f"    a{i} = a + b * {i} - c\n" for i in range(30)) + "    return a0"
     fn = function_info("m.py", "f", src)

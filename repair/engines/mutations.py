@@ -271,6 +271,11 @@ class _Collector:
             replacement = keep_parens(target, replacement)
         self.out.append(Mutation(operator, target, replacement, self.line(anchor or target), weight, label, make))
 
+    def src(self, node) -> str:
+        """Original text of a node of the parsed tree (cheaper than printing it again)."""
+        span = self.pf.spans[node]
+        return self.pf.text[self.pf.offset(span.start):self.pf.offset(span.end)].strip()
+
     def parent(self, node):
         return self.pf.parents.get(node)
 
@@ -645,7 +650,7 @@ class _Collector:
     def condition(self, node):
         if isinstance(node, cst.If) and isinstance(node.orelse, cst.Else):
             new = node.with_changes(body=node.orelse.body, orelse=node.orelse.with_changes(body=node.body))
-            self.add("swap_branches", node, new, 1.0, f"swap the branches of `if {_clip(code(node.test))}:`")
+            self.add("swap_branches", node, new, 1.0, f"swap the branches of `if {_clip(self.src(node.test))}:`")
         elif isinstance(node, cst.IfExp):
             new = node.with_changes(body=at_least(node.orelse, 2), orelse=node.body)
             self.add("swap_branches", node, new, 1.0, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
@@ -685,17 +690,18 @@ class _Collector:
                 simple = isinstance(stmt, cst.SimpleStatementLine)
                 is_return = simple and any(isinstance(s, cst.Return) for s in stmt.body)
                 w = 0.5 if is_return else (1.0 if simple else 0.6)
-                text = code(stmt).strip().splitlines()[0]
+                text = next((ln.strip() for ln in self.src(stmt).splitlines()
+                             if ln.strip() and not ln.strip().startswith("#")), "")
                 self.add("remove_stmt", stmt, None, w, f"remove `{text}`")
         for i, stmt in enumerate(body):  # unwrap `if c: body` (no else) -> body
             if isinstance(stmt, cst.If) and stmt.orelse is None and isinstance(stmt.body, cst.IndentedBlock):
                 new_body = body[:i] + list(stmt.body.body) + body[i + 1:]
                 new = node.with_changes(body=new_body)
-                self.add("unwrap_if", node, new, 1.0, f"drop condition `if {code(stmt.test)}:`", anchor=stmt)
+                self.add("unwrap_if", node, new, 1.0, f"drop condition `if {_clip(self.src(stmt.test))}:`", anchor=stmt)
             if isinstance(stmt, cst.If) and isinstance(stmt.orelse, cst.Else):  # drop the else branch
                 new_body = body[:i] + [stmt.with_changes(orelse=None)] + body[i + 1:]
                 self.add("unwrap_if", node, node.with_changes(body=new_body), 0.5,
-                         f"remove `else` of `if {code(stmt.test)}:`", anchor=stmt)
+                         f"remove `else` of `if {_clip(self.src(stmt.test))}:`", anchor=stmt)
 
     def function_level(self):
         body = self.pf.func.body

@@ -8,6 +8,7 @@ first) into whole-function replacements until the count or time budget is spent.
 from __future__ import annotations
 
 import ast
+import heapq
 import dataclasses
 import re
 import time
@@ -18,7 +19,7 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, normalize_source
-from repair.engines.mutations import OPERATORS, Mutation, ParsedFunction, analyse, code, collect_mutations
+from repair.engines.mutations import OPERATORS, PRIORS, Mutation, ParsedFunction, analyse, code, collect_mutations
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line
@@ -122,11 +123,11 @@ class _Site:
     score: float
     rank: int
     line: int  # absolute line in the file
-    seq: int
     sf: SuspiciousFunction
     pf: ParsedFunction
     mutation: Mutation
-    full_compile: bool
+    full_compile: bool  # the original compiles on its own, so candidates must too (else: parse only)
+    original: str  # normalized original source, to skip no-op edits
 
 
 class TemplateEngine:
@@ -149,57 +150,71 @@ class TemplateEngine:
         self.operators = chosen
 
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
+        """Candidates best first. Functions are parsed lazily: one is only analysed once its best
+        possible score (function score x best line score x the highest prior) could compete."""
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
-        sites = self._rank(ctx.suspicious, deadline)
+        pending = sorted(((-_bound(sf), rank, sf) for rank, sf in enumerate(ctx.suspicious)
+                          if sf.function.language == "python"), key=lambda t: (t[0], t[1]))
+        pending.reverse()  # pop() takes the most promising function
+        heap: list[tuple] = []
         seen: set[str] = set()
-        originals = {sf.function.key: normalize_source(sf.function.source) for sf in ctx.suspicious}
-        emitted = 0
-        for site in sites:
-            if emitted >= self.max_candidates or (deadline is not None and time.monotonic() > deadline):
+        emitted, seq = 0, 0
+        while emitted < self.max_candidates:
+            if deadline is not None and time.monotonic() > deadline:
                 return
-            fn = site.sf.function
-            try:
-                source = render(site.pf, site.mutation)
-            except Exception:  # an edit libcst cannot render (e.g. removing a required node)
-                continue
-            if normalize_source(source) == originals[fn.key] or not _compiles(site.pf.prefix + source, site.full_compile):
-                continue
-            m = site.mutation
-            cand = Candidate(
-                engine=self.name,
-                edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
-                description=_short(f"line {site.line}: {m.label}"),
-                prior=site.score,
-                meta={"operator": m.operator, "line": site.line, "function": fn.key},
-            )
-            if cand.id in seen:
+            while pending and (not heap or -pending[-1][0] >= -heap[0][0]):
+                _, rank, sf = pending.pop()
+                for site in self._sites(sf, rank):
+                    heapq.heappush(heap, (-site.score, rank, site.line, seq, site))
+                    seq += 1
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+            if not heap:
+                return
+            site = heapq.heappop(heap)[-1]
+            cand = self._candidate(site)
+            if cand is None or cand.id in seen:
                 continue
             seen.add(cand.id)
             emitted += 1
             yield cand
 
-    def _rank(self, suspicious: list[SuspiciousFunction], deadline: float | None) -> list[_Site]:
-        sites: list[_Site] = []
-        seq = 0
-        for rank, sf in enumerate(suspicious):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            fn = sf.function
-            if fn.language != "python":
-                continue
-            pf = parse_function(fn.source)
-            if pf is None:
-                continue
-            full = _compiles(pf.prefix + fn.source, True)
-            fscore = sf.score if sf.score > 0 else 1e-6
-            offset = fn.start_line - 1 - pf.prefix.count("\n")
-            for m in collect_mutations(pf, self.operators):
-                line = m.line + offset
-                score = fscore * line_factor(sf.line_scores, line) * m.prior
-                sites.append(_Site(score, rank, line, seq, sf, pf, m, full))
-                seq += 1
-        sites.sort(key=lambda s: (-s.score, s.rank, s.line, s.seq))
+    def _sites(self, sf: SuspiciousFunction, rank: int) -> list[_Site]:
+        fn = sf.function
+        pf = parse_function(fn.source)
+        if pf is None:
+            return []
+        full = _compiles(pf.prefix + fn.source, True)
+        fscore = sf.score if sf.score > 0 else 1e-6
+        offset = fn.start_line - 1 - pf.prefix.count("\n")
+        sites = []
+        for m in collect_mutations(pf, self.operators):
+            line = m.line + offset
+            sites.append(_Site(fscore * line_factor(sf.line_scores, line) * m.prior, rank, line, sf, pf, m, full,
+                               normalize_source(fn.source)))
         return sites
+
+    def _candidate(self, site: _Site) -> Candidate | None:
+        fn, m = site.sf.function, site.mutation
+        try:
+            source = render(site.pf, m)
+        except Exception:  # an edit libcst cannot render (e.g. a node a field requires)
+            return None
+        if normalize_source(source) == site.original or not _compiles(site.pf.prefix + source, site.full_compile):
+            return None
+        return Candidate(
+            engine=self.name,
+            edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
+            description=_short(f"line {site.line}: {m.label}"),
+            prior=site.score,
+            meta={"operator": m.operator, "line": site.line, "function": fn.key},
+        )
+
+
+def _bound(sf: SuspiciousFunction) -> float:
+    """The best score any edit of this function can get (see generate)."""
+    fscore = sf.score if sf.score > 0 else 1e-6
+    return fscore * max(line_factor(sf.line_scores, line) for line in (sf.line_scores or [0])) * max(PRIORS.values())
 
 
 def line_factor(line_scores: dict[int, float], line: int) -> float:
