@@ -184,6 +184,19 @@ def test_decorated_method_keeps_indentation_and_splices_back():
     assert "\n        if not depth:\n            return None\n        if depth" in apply_edits(CLASS_FILE, guard.edits)
 
 
+def test_functions_from_the_tree_sitter_extractor():
+    from repair.functions import extract_functions
+
+    fns = {f.qualname: f for f in extract_functions(CLASS_FILE, "stack.py")}
+    peek = fns["Stack.peek"]
+    assert peek.source.startswith("@functools")
+    cands = list(TemplateEngine(max_candidates=200, time_budget=None).generate(ctx_for(peek, fns["Stack.size"])))
+    assert {c.edits[0].qualname for c in cands} == {"Stack.peek", "Stack.size"}
+    for c in cands:
+        ast.parse(apply_edits(CLASS_FILE, c.edits))
+        assert peek.start_line <= c.meta["line"] <= fns["Stack.size"].end_line
+
+
 def test_plain_method_in_nested_class_parses():
     text = "class A:\n    class B:\n        def m(self, x):\n            if x:\n                return x + 1\n            return 0\n"
     tree = ast.parse(text)

@@ -143,8 +143,8 @@ _CMP = [
     (cst.LessThan, cst.GreaterThan, 0.8), (cst.LessThanEqual, cst.GreaterThanEqual, 0.8),
     (cst.LessThan, cst.GreaterThanEqual, 0.6), (cst.GreaterThan, cst.LessThanEqual, 0.6),
     (cst.Equal, cst.Is, 0.3), (cst.NotEqual, cst.IsNot, 0.3),
-    (cst.Equal, cst.LessThan, 0.4), (cst.Equal, cst.GreaterThan, 0.4),
-    (cst.Equal, cst.LessThanEqual, 0.4), (cst.Equal, cst.GreaterThanEqual, 0.4),
+    (cst.Equal, cst.LessThan, 0.25), (cst.Equal, cst.GreaterThan, 0.25),
+    (cst.Equal, cst.LessThanEqual, 0.25), (cst.Equal, cst.GreaterThanEqual, 0.25),
     (cst.NotEqual, cst.LessThan, 0.3), (cst.NotEqual, cst.GreaterThan, 0.3),
 ]
 _ARITH = [
@@ -459,7 +459,7 @@ class _Collector:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             name = node.targets[0].target.value
             if name in self.locals and self.line(node) > self.line(self.pf.func.body):
-                for op_cls, w in ((cst.AddAssign, 0.5), (cst.SubtractAssign, 0.3), (cst.MultiplyAssign, 0.3)):
+                for op_cls, w in ((cst.AddAssign, 0.3), (cst.SubtractAssign, 0.15), (cst.MultiplyAssign, 0.15)):
                     new = cst.AugAssign(target=node.targets[0].target, operator=op_cls(), value=node.value)
                     self.add("aug_assign", node, new, w, f"`{code(node)}` -> `{code(new)}`")
 
