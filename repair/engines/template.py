@@ -19,7 +19,8 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, normalize_source
-from repair.engines.mutations import OPERATORS, PRIORS, Mutation, ParsedFunction, analyse, code, collect_mutations
+from repair.engines.cst_tools import ParsedFunction, analyse, code
+from repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line
