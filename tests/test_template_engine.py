@@ -77,6 +77,10 @@ def assert_fix(buggy: str, fixed: str, **kw):
     ("def f(x):\n    if x:\n        return True\n    return True", "def f(x):\n    if x:\n        return False\n    return True", "constant"),
     ("def f(ws):\n    return ''.join(ws)", "def f(ws):\n    return ' '.join(ws)", "constant"),
     ("def f(a):\n    return a / 0.5", "def f(a):\n    return a / 2.0", "constant"),
+    ("def f(s):\n    return s.count('(')", "def f(s):\n    return s.count('[')", "constant"),
+    ("def f(s):\n    return s.replace(' ', '__')", "def f(s):\n    return s.replace(' ', '_')", "constant"),
+    ("def f(c):\n    return chr(ord(c) - ord('a') + ord(c))", "def f(c):\n    return chr(ord(c) - ord('a') + ord('a'))", "variable"),
+    ("def f(xs):\n    return [i * x for i, x in enumerate(xs)]", "def f(xs):\n    return [i * x for i, x in enumerate(xs)][1:]", "off_by_one"),
     # removed statement, unwrapped condition, swapped branches, inverted result
     ("def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n        out.append(x)\n    return out",
      "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out", "remove_stmt"),

@@ -92,7 +92,10 @@ IN_PLACE_METHODS = {"sort", "reverse", "append", "extend", "insert", "remove", "
 
 DERIVED_CALLS = {"len", "sum", "max", "min", "abs", "sorted", "set", "list", "str", "int"}
 
-MIRRORED_CHARS = {"<": ">", ">": "<", "(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{",
-             "+": "-", "-": "+", "0": "1", "1": "0"}
+# Single characters commonly confused with one another: mirrored or other-kind brackets, signs, digits.
+CONFUSED_CHARS = {
+    "<": [">"], ">": ["<"], "(": [")", "["], ")": ["(", "]"], "[": ["]", "("], "]": ["[", ")"],
+    "{": ["}", "["], "}": ["{", "]"], "+": ["-"], "-": ["+"], "0": ["1"], "1": ["0"],
+}
 
 PREDICATE_PREFIXES = ("is", "has", "can", "should")  # predicate-looking call names may be negated on return

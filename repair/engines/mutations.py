@@ -12,10 +12,10 @@ from typing import Callable
 import libcst as cst
 from libcst.metadata import ExpressionContext
 
-from repair.engines.cst_tools import (BIN_PREC, SP, ParsedFunction, ReplaceMany, at_least, code, keep_parens,
+from repair.engines.cst_tools import (ATOM, BIN_PREC, SP, ParsedFunction, ReplaceMany, at_least, code, keep_parens,
                                       make_op, prec, plus, required_prec)
 from repair.engines.fix_patterns import (ARITH_SWAPS, AUG_SWAPS, CMP_SWAPS, DERIVED_CALLS, FUNC_ALTS, IN_PLACE_METHODS,
-                                         MIRRORED_CHARS, NON_COMMUTATIVE, OPERATORS, PREDICATE_PREFIXES, PRIORS,
+                                         CONFUSED_CHARS, NON_COMMUTATIVE, OPERATORS, PREDICATE_PREFIXES, PRIORS,
                                          TRANSPARENT_CALLS, alternatives)
 
 __all__ = ["Mutation", "collect_mutations", "OPERATORS", "PRIORS"]
@@ -46,6 +46,7 @@ class _Collector:
         self.out: list[Mutation] = []
         self.locals = self._local_names()
         self.derived = self._derived_values()
+        self.calls_by_name = self._single_arg_calls()
 
     # -- helpers
     def line(self, node) -> int:
@@ -100,6 +101,15 @@ class _Collector:
                     and node.args[0].value.value in self.locals and not node.args[0].star):
                 found.setdefault(code(node.with_changes(lpar=[], rpar=[])), node.with_changes(lpar=[], rpar=[]))
         return list(found.items())[:6]
+
+    def _single_arg_calls(self) -> dict[str, list[cst.Call]]:
+        """Calls of a plain name with one positional argument, by name, one per distinct argument."""
+        calls: dict[str, dict[str, cst.Call]] = {}
+        for node in self.pf.walk(self.pf.func.body):
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(node.args) == 1
+                    and not node.args[0].keyword and not node.args[0].star):
+                calls.setdefault(node.func.value, {}).setdefault(self.src(node.args[0].value), node)
+        return {name: list(by_arg.values())[:4] for name, by_arg in calls.items() if len(by_arg) > 1}
 
     def _in_comprehension(self, node) -> bool:
         n = self.parent(node)
@@ -356,6 +366,12 @@ class _Collector:
 
     def call(self, node: cst.Call):
         fname = node.func.value if isinstance(node.func, cst.Name) else None
+        if fname and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+            mine = self.src(node.args[0].value)
+            for other in self.calls_by_name.get(fname, ()):  # copy-paste slip: `ord(ch)` for `ord("a")`
+                if other is not node and self.src(other.args[0].value) != mine:
+                    new = node.with_changes(args=[node.args[0].with_changes(value=other.args[0].value)])
+                    self.add("variable", node, new, 0.5, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
         if fname in FUNC_ALTS and fname not in self.locals:
             for alt in FUNC_ALTS[fname]:
                 new = node.with_changes(func=node.func.with_changes(value=alt))
@@ -467,6 +483,12 @@ class _Collector:
         if isinstance(value, (cst.Name, cst.Subscript, cst.Attribute)) and not _is_const_name(value):
             new = cst.Call(func=cst.Name("abs"), args=[cst.Arg(value)])
             self.add("wrap_abs", value, new, 0.5, f"`{code(value)}` -> `{code(new)}`")
+        if isinstance(value, (cst.ListComp, cst.List)) or _is_call_to(value, "sorted") or _is_call_to(value, "list"):
+            for lower, upper in (("1", None), (None, "-1")):  # one element too many at either end
+                sl = cst.Slice(lower=cst.Integer(lower) if lower else None,
+                               upper=cst.UnaryOperation(cst.Minus(), cst.Integer("1")) if upper else None)
+                new = cst.Subscript(value=at_least(value, ATOM), slice=[cst.SubscriptElement(sl)])
+                self.add("off_by_one", value, new, 0.4, f"`{_clip(code(value))}` -> `{_clip(code(new))}`")
         if isinstance(value, cst.Name) and value.value in self.locals:
             for k in (1, -1):  # `return n` -> `return n + 1`
                 new = plus(value, k)
@@ -552,11 +574,12 @@ def _string_alternatives(node: cst.SimpleString) -> list[tuple[cst.SimpleString,
         return []
     quote = node.quote[-1]
     options = [" "] if value == "" else [""]
+    if len(value) > 1 and len(set(value)) == 1:  # "__" -> "_" / "___"
+        options += [value[:-1], value + value[0]]
     if len(value) == 1:
         if value.isalpha():
             options.append(value.swapcase())
-        if value in MIRRORED_CHARS:
-            options.append(MIRRORED_CHARS[value])
+        options.extend(CONFUSED_CHARS.get(value, []))
         if value != " ":
             options.append(" ")
     weight = 0.8 if value in ("", " ") or len(value) == 1 else 0.3
