@@ -208,7 +208,7 @@ class TemplateEngine:
             edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
             description=_short(f"line {site.line}: {m.label}"),
             prior=site.score,
-            meta={"operator": m.operator, "line": site.line, "function": fn.key},
+            meta={"operator": m.operator, "line": site.line, "function": fn.key, "operator_prior": round(m.prior, 4)},
         )
 
 
