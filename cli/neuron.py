@@ -39,7 +39,7 @@ def mint(
     layers: str = typer.Option("upper-half", "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5."),
     mode: str = typer.Option("single", "--mode", help="single: each case from the original model; sequential: repairs accumulate."),
     top_k: int = typer.Option(10, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking)."),
-    scale: float = typer.Option(1.0, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f); small models often need 100."),
+    scale: float = typer.Option(1.0, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f); tiny toy models need ~300."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""

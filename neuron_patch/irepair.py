@@ -17,7 +17,6 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from neuron_patch.arch import ModelParts
 from neuron_patch.data import Case, encode_pair
@@ -58,7 +57,7 @@ class IRepairResult:
         return asdict(self)
 
 
-def error_rate(model, pairs_err: list[tuple[list[int], list[int]]], pairs_ok: list[tuple[list[int], list[int]]]) -> float:
+def error_rate(model, pairs_ok: list[tuple[list[int], list[int]]]) -> float:
     """Share of error prompts where the model does not produce the desired continuation top-1
     at every teacher-forced position (0 = every error repaired)."""
     wrong = sum(not teacher_forced(model, p, c).correct for p, c in pairs_ok)
@@ -98,11 +97,11 @@ class IRepair:
         tok = self.tokenizer
         err_pairs = [encode_pair(tok, c.prompt, c.error) for c in errors]
         ok_pairs = [encode_pair(tok, c.prompt, c.target) for c in errors]
-        before = error_rate(self.model, err_pairs, ok_pairs)
+        before = error_rate(self.model, ok_pairs)
         start = time.perf_counter()
         if cfg.method == "dpo":
             steps = self._dpo(errors)
-            after = error_rate(self.model, err_pairs, ok_pairs)
+            after = error_rate(self.model, ok_pairs)
             return IRepairResult("dpo", steps, time.perf_counter() - start, "max-steps", before, after)
         utility = encode_texts(tok, utility_texts)
         if cfg.method in ("irepair", "ft-kl") and not utility:
@@ -110,7 +109,7 @@ class IRepair:
         result = self._train(err_pairs, ok_pairs, utility, progress)
         result.seconds = time.perf_counter() - start
         result.error_rate_before = before
-        result.error_rate_after = error_rate(self.model, err_pairs, ok_pairs)
+        result.error_rate_after = error_rate(self.model, ok_pairs)
         return result
 
     # --- gradient methods --------------------------------------------------------------
@@ -154,10 +153,10 @@ class IRepair:
                 opt.step()
                 sched.step()
                 if progress:
-                    progress(step, float(loss))
+                    progress(step, loss.item())
                 if step % cfg.eval_every == 0:
                     model.eval()
-                    if error_rate(model, err_pairs, ok_pairs) == 0:
+                    if error_rate(model, ok_pairs) == 0:
                         stopped = "repaired"
                         break
                     with torch.no_grad():
