@@ -53,8 +53,12 @@ class Delta:
 
     def neurons_changed(self, ffn_names: set[str], neuron_axis: int) -> int:
         """Neurons = changed slices of FFN output projections along the neuron axis."""
-        return sum(len(e["idx"]) for n, e in self.entries.items()
-                   if n in ffn_names and e["axis"] == neuron_axis)
+        total = 0
+        for name, e in self.entries.items():
+            if name in ffn_names and e["new"].dim() == 2:
+                other = 1 - neuron_axis
+                total += int((e["new"] != e["old"]).any(dim=other).sum())
+        return total
 
 
 def diff(model: torch.nn.Module, before: dict[str, torch.Tensor], base_model: str, base_hash: str,
