@@ -3,9 +3,10 @@
 Containment, in layers:
 - every command starts its own session (process group); a timeout kills the group;
 - rlimits cap address space, CPU time, file size and (for non-root users) processes;
-- as root, where the cgroup v1 `pids` controller is writable, each sandbox gets its own
-  pids cgroup: it caps the number of processes (RLIMIT_NPROC does not bind root) and lets
-  `close()` kill processes that escaped the group with setsid;
+- as root, where a `pids` cgroup controller is writable (v1, or v2 with pids enabled at
+  the root), each sandbox gets its own pids cgroup: it caps the number of processes
+  (RLIMIT_NPROC does not bind root) and lets `close()` kill processes that escaped the
+  group with setsid;
 - the environment is rebuilt from an allow-list, so API keys and tokens never leak in,
   and HOME / TMPDIR point inside the sandbox.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -22,11 +24,12 @@ import time
 import uuid
 from pathlib import Path
 
-from .base import Limits, RunResult, SandboxError, cap_output, check_source_dir
+from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
-PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+CGROUP_V1_PIDS = Path("/sys/fs/cgroup/pids")
+CGROUP_V2_ROOT = Path("/sys/fs/cgroup")
 COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
 
 
@@ -51,15 +54,36 @@ def _user_process_count(uid: int) -> int:
     return count
 
 
-def _make_pids_cgroup(max_procs: int) -> Path | None:
-    if os.geteuid() != 0 or not os.access(PIDS_CGROUP_ROOT, os.W_OK):
+def pids_cgroup_parent(v1: Path = CGROUP_V1_PIDS, v2: Path = CGROUP_V2_ROOT) -> Path | None:
+    """Where this process (as root) can create pids cgroups: the v1 `pids` hierarchy, or the
+    v2 root when its pids controller is enabled for children; None otherwise."""
+    if os.geteuid() != 0:
         return None
-    path = PIDS_CGROUP_ROOT / f"patchwarden-{uuid.uuid4().hex[:12]}"
+    if (v1 / "cgroup.procs").exists() and os.access(v1, os.W_OK):
+        return v1
+    try:
+        if "pids" in (v2 / "cgroup.subtree_control").read_text().split() and os.access(v2, os.W_OK):
+            return v2
+    except OSError:
+        pass
+    return None
+
+
+def _make_pids_cgroup(max_procs: int, parent: Path | None = None) -> Path | None:
+    parent = parent or pids_cgroup_parent()
+    if parent is None:
+        return None
+    path = parent / f"patchwarden-{uuid.uuid4().hex[:12]}"
     try:
         path.mkdir()
+        # Leaves below (one per command) are charged to this cgroup in v1 and v2 alike.
         (path / "pids.max").write_text(str(max_procs))
         return path
     except OSError:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
         return None
 
 
@@ -158,23 +182,15 @@ class LocalSandbox:
         err = _CappedReader(proc.stderr, cap)
         if stdin is not None:
             threading.Thread(target=_feed, args=(proc.stdin, stdin.encode()), daemon=True).start()
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not _wait_exit(proc, timeout)
         # Kill the whole group either way: background children must not outlive the command.
         self._kill(proc)
         proc.wait()
         out.join(5)
         err.join(5)
         self._procs.remove(proc)
-        stdout, out_cut = cap_output(out.data, cap)
-        stderr, err_cut = cap_output(err.data, cap)
-        if out.total > cap:
-            out_cut = True
-        if err.total > cap:
-            err_cut = True
+        stdout, out_cut = out.buffer.text()
+        stderr, err_cut = err.buffer.text()
         code = 124 if timed_out else proc.returncode
         return RunResult(code, stdout, stderr, time.monotonic() - start, timed_out, out_cut, err_cut)
 
@@ -190,8 +206,6 @@ class LocalSandbox:
                 leaf.rmdir()
             except OSError:
                 pass
-            except OSError:
-                return
 
     def close(self) -> None:
         if self._closed:
@@ -235,6 +249,24 @@ def _kill_cgroup(path: Path) -> None:
         time.sleep(0.01)
 
 
+def _wait_exit(proc: subprocess.Popen, timeout: float | None) -> bool:
+    """Wait for the process to exit; False on timeout. A pidfd wakes us the moment it exits
+    (Popen.wait(timeout) polls with sleeps of up to 50 ms)."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
 def _feed(pipe, data: bytes) -> None:
     try:
         pipe.write(data)
@@ -244,14 +276,12 @@ def _feed(pipe, data: bytes) -> None:
 
 
 class _CappedReader(threading.Thread):
-    """Drains a pipe, keeping only the first `cap` bytes (a 100 MB output costs no memory)."""
+    """Drains a pipe into a CappedBuffer."""
 
     def __init__(self, pipe, cap: int):
         super().__init__(daemon=True)
-        self.pipe, self.cap = pipe, cap
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.total = 0
+        self.pipe = pipe
+        self.buffer = CappedBuffer(cap)
         self.start()
 
     def run(self) -> None:
@@ -259,12 +289,5 @@ class _CappedReader(threading.Thread):
             chunk = self.pipe.read1(1 << 16) if hasattr(self.pipe, "read1") else self.pipe.read(1 << 16)
             if not chunk:
                 break
-            self.total += len(chunk)
-            if self.kept <= self.cap:
-                self.chunks.append(chunk)
-                self.kept += len(chunk)
+            self.buffer.feed(chunk)
         self.pipe.close()
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
