@@ -30,6 +30,14 @@ def _progress(total: int, label: str):
                     console=err_console, transient=True)
 
 
+def _finish(report: dict, json_out: bool, out: Path, line: str) -> None:
+    if json_out:
+        print_json(report)
+    else:
+        typer.echo(line)
+        typer.echo(f"wrote {out / 'report.json'}")
+
+
 @app.command()
 def mint(
     model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
@@ -56,13 +64,10 @@ def mint(
         task = bar.add_task("mint", total=len(rows))
         report = _guard(lambda: run_mint(base, tok, model_ref(model), rows, out, config, mode,
                                          lambda i, n, r: bar.update(task, completed=i)))
-    if json_out:
-        print_json(report)
-        return
     s = report["summary"]
-    typer.echo(f"MINT ({mode}): {s['repaired']} repaired, {s['skipped']} skipped, {s['already_correct']} already correct "
-               f"of {s['cases']}; mean neurons {s['mean_neurons']}; s/repair {s['seconds_per_repair']}")
-    typer.echo(f"wrote {out / 'report.json'}")
+    _finish(report, json_out, out, f"MINT ({mode}): {s['repaired']} repaired, {s['skipped']} skipped, "
+            f"{s['already_correct']} already correct of {s['cases']}; mean neurons {s['mean_neurons']}; "
+            f"s/repair {s['seconds_per_repair']}")
 
 
 @app.command()
@@ -98,13 +103,10 @@ def irepair(
         task = bar.add_task(method, total=steps)
         report = _guard(lambda: run_irepair(base, tok, model_ref(model), errors, utility, out, config,
                                             lambda step, loss: bar.update(task, completed=step)))
-    if json_out:
-        print_json(report)
-        return
     r = report["result"]
-    typer.echo(f"{method}: {r['steps']} steps ({r['stopped']}), error rate {r['error_rate_before']:.2f} -> "
-               f"{r['error_rate_after']:.2f}, {report['summary']['parameters_changed']} parameters changed, {r['seconds']:.1f}s")
-    typer.echo(f"wrote {out / 'report.json'}")
+    _finish(report, json_out, out, f"{method}: {r['steps']} steps ({r['stopped']}), error rate "
+            f"{r['error_rate_before']:.2f} -> {r['error_rate_after']:.2f}, "
+            f"{report['summary']['parameters_changed']} parameters changed, {r['seconds']:.1f}s")
 
 
 @app.command(name="eval")

@@ -1,9 +1,6 @@
 """Run MINT or IRepair end to end and write `--out DIR`: deltas + report.json."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from statistics import mean
@@ -12,15 +9,7 @@ from neuron_patch import delta as deltas
 from neuron_patch.data import Case
 from neuron_patch.irepair import IRepair, IRepairConfig
 from neuron_patch.mint import Mint, MintConfig
-
-
-def write_json(path: Path, obj) -> None:
-    """Atomic: a crash never leaves a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, default=str)
-    os.replace(tmp, path)
+from repair.artifacts import write_json
 
 
 def _case_json(c: Case) -> dict:
