@@ -95,7 +95,7 @@ def evaluate(model, tok, run_dir: str | Path, cases: list[Case], heldout: list[s
     edits = report.get("edits", [])
     repaired_all = {json.dumps(c, sort_keys=True): Case(c["prompt"], c["target"], c.get("group", "default"), c.get("error"))
                     for e in edits for c in e["cases"]}
-    everything = {c.key: c for c in list(repaired_all.values()) + cases}
+    everything = {c.key: c for c in cases + list(repaired_all.values())}   # repaired rows keep their `error`
     original = {k: _measure(model, tok, c) for k, c in everything.items()}
     base_ppl = perplexity(model, held) if held else None
     rows = []

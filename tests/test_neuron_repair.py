@@ -152,6 +152,11 @@ def test_irepair_fixes_the_error_and_disrupts_less_than_ft_kl(worlds, tmp_path):
     assert all(n.startswith("transformer.h.") for n in deltas.load(tmp_path / "irepair" / "delta.safetensors").entries)
     assert results["ft-kl"][0]["result"]["error_rate_after"] == 0.0
     assert ppl_shift < results["ft-kl"][1], (ppl_shift, results["ft-kl"][1])
+    # The evaluation reads the error rows and measures the greedy error rate against the original.
+    res = runner.invoke(app, ["neuron", "eval", "--model", str(tmp_path / "irepair"), "--cases", str(w["errors"]), "--json"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(res.stdout)["metrics"]
+    assert metrics["error_rate_before"] == 1.0 and metrics["error_rate_after"] == 0.0 and metrics["efficacy_gen"] == 1.0
 
 
 def test_cli_bad_input_is_one_clean_line(worlds, tmp_path):
