@@ -8,8 +8,10 @@ prefix so far):
    softmax probability of the desired token at the last position; a neuron's score is the L2
    norm over positions; the `top_k` best across the chosen layers are the candidates.
 2. Semantic drift (closed form): with ``U = pinv(W_head^T)`` (row t = the least-norm hidden
-   state whose logits are one-hot on t), ``drift = U[desired] - U[wrong]``, multiplied by
-   ``(layer+1)/L`` and divided by its range ``max - min``.
+   state whose logits are one-hot on t), ``drift = U[desired] - U[wrong]``, divided by its
+   range ``max - min`` and then multiplied by ``(layer+1)/L`` (in the other order the range
+   normalisation would cancel the layer factor).  The final norm before the head is ignored,
+   as in the released code: the drift is a direction in residual space.
 3. Patch rule: ``w <- (w + f * drift) / (1 + f)`` with ``f = 0.01 * scale``.
 4. Trial-and-keep: each candidate is patched, re-run and undone; the one with the smallest
    ``p(wrong) - p(desired)`` is kept; repeat until the desired token is top-1, or roll back
@@ -17,8 +19,10 @@ prefix so far):
 
 Reading of f / scale: the drift is range-normalised (unitless, range 1) and the layer factor
 (layer+1)/L makes later layers move further; ``f`` is the mixing weight of the convex update
-(the value vector moves a fraction f/(1+f) of the way towards the drift direction) and
-``scale`` is the user's multiplier on the released default 0.01.  A neuron already patched may
+(the value vector moves a fraction f/(1+f) of the way towards the drift) and ``scale`` is the
+user's multiplier on the released default 0.01.  Because the update is convex, one neuron can at
+most become the drift itself: a repair needs neurons with large activations or several steps.
+On tiny models (activations ~1) the released f = 0.01 flips nothing; scale 300 (f = 3) does.  A neuron already patched may
 be chosen again (its update compounds); ``neurons`` counts distinct neurons, ``steps`` patches.
 """
 from __future__ import annotations

@@ -111,7 +111,7 @@ def test_saved_delta_reloads_to_exact_logits_and_undo_restores_base(worlds, tmp_
 
     w = worlds["llama"]
     model, tok = load_model(f"hf:{w['model']}")
-    x = torch.tensor([tok("list files => ls -l")["input_ids"]])
+    x = torch.tensor([tok("list files => ls -l")["input_ids"]], device=model.device)
     base_logits = model(input_ids=x).logits.detach().clone()
     run_mint(model, tok, str(w["model"]), read_cases(w["repair_cases"]), tmp_path, MintConfig(scale=300), "sequential")
     patched_logits = model(input_ids=x).logits.detach().clone()
