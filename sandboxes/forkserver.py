@@ -74,8 +74,9 @@ class ForkServer:
 
     def __init__(self, sandbox: Sandbox, python: str = "python3", preload: Iterable[str] = (),
                  cwd: str | None = None, start_timeout: float = 120.0, env: dict[str, str] | None = None,
-                 bytecode_cache: str | None = "auto"):
+                 bytecode_cache: str | None = "auto", with_pytest: bool = True):
         self.sandbox, self.python, self.cwd, self.env = sandbox, python, cwd, env
+        self.with_pytest = with_pytest  # False: a code-running server that starts in milliseconds
         if bytecode_cache == "auto":
             bytecode_cache = default_bytecode_cache() if sandbox.backend == "local" else None
         self.bytecode_cache = bytecode_cache
@@ -102,6 +103,8 @@ class ForkServer:
             argv += ["--cwd", self.cwd]
         if self.bytecode_cache:
             argv += ["--bytecode-cache", self.bytecode_cache]
+        if not self.with_pytest:
+            argv.append("--no-pytest")
         env = {"PYTHONDONTWRITEBYTECODE": "1", **(self.env or {})}
         self._proc = self.sandbox.popen(argv, env=env)
         self.starts += 1

@@ -192,25 +192,29 @@ def _warm_caches() -> None:
         fnmatch.fnmatch("warm_up.py", pattern)
 
 
-def preload(names: list[str], workdir: str, tmp: str) -> tuple[list[str], dict[str, str]]:
+def preload(names: list[str], workdir: str, tmp: str, with_pytest: bool = True) -> tuple[list[str], dict[str, str]]:
     """Import pytest, its internals and plugins, and the given modules; never the user's code."""
-    import pkgutil
+    loaded: list[str] = []
+    failed: dict[str, str] = {}
+    config = None
+    if with_pytest:
+        import pkgutil
 
-    import _pytest
-    import pytest  # noqa: F401  (a missing pytest is reported by the caller)
+        import _pytest
+        import pytest  # noqa: F401  (a missing pytest is reported by the caller)
 
-    loaded, failed = ["pytest"], {}
-    for info in pkgutil.walk_packages(_pytest.__path__, "_pytest."):
-        try:
-            importlib.import_module(info.name)
-        except BaseException:  # optional internals (e.g. needing a missing extra)
-            pass
-    for speedup in (_freeze_metadata, _memoize_pluggy_varnames):
-        try:
-            speedup()
-        except Exception:  # an odd installation or pluggy: children just do the work themselves
-            pass
-    config = _warm_config(tmp)
+        loaded.append("pytest")
+        for info in pkgutil.walk_packages(_pytest.__path__, "_pytest."):
+            try:
+                importlib.import_module(info.name)
+            except BaseException:  # optional internals (e.g. needing a missing extra)
+                pass
+        for speedup in (_freeze_metadata, _memoize_pluggy_varnames):
+            try:
+                speedup()
+            except Exception:  # an odd installation or pluggy: children just do the work themselves
+                pass
+        config = _warm_config(tmp)
     try:
         wanted = (_plugin_packages() if config is not None else []) + list(names)
         for name in dict.fromkeys(wanted):
@@ -562,6 +566,7 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(description="patchwarden fork server (speaks JSON lines on stdin/stdout)")
     parser.add_argument("--preload", default="", help="comma-separated modules to import once")
+    parser.add_argument("--no-pytest", action="store_true", help="do not preload pytest (code runs only)")
     parser.add_argument("--cwd", default=None, help="directory to serve from (default: the current one)")
     parser.add_argument("--bytecode-cache", default=None,
                         help="folder for bytecode of the preloaded (third-party) modules, reused across servers")
@@ -586,7 +591,7 @@ def main(argv: list[str]) -> int:
         # its assertion-rewritten plugin modules there too, so the next server starts fast.
         sys.pycache_prefix, sys.dont_write_bytecode = opts.bytecode_cache, False
     try:
-        loaded, failed = preload(names, workdir, server.tmp)
+        loaded, failed = preload(names, workdir, server.tmp, not opts.no_pytest)
     except BaseException as exc:
         server.send({"ready": False, "protocol": PROTOCOL, "error": f"cannot import pytest: {type(exc).__name__}: {exc}"})
         return 3
