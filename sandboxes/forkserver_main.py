@@ -32,10 +32,29 @@ OUTPUT_CAP = 64 * 1024  # bytes of child output kept (head for python, tail for 
 ERROR_CAP = 4000  # a result message must fit a pipe buffer so the child never blocks on it
 
 
-def _shadowed_by_workdir(name: str, workdir: str) -> bool:
-    """True when the work dir has its own module/package of this top-level name."""
-    return os.path.exists(os.path.join(workdir, name + ".py")) or os.path.isdir(os.path.join(workdir, name)) or \
-        os.path.exists(os.path.join(workdir, "src", name + ".py")) or os.path.isdir(os.path.join(workdir, "src", name))
+# Folders that never hold the project's own importable code (virtualenvs, build output, VCS).
+SKIP_DIRS = {"node_modules", "build", "dist", "__pycache__", "venv", "env", "site-packages"}
+
+
+def walk_py(root: str):
+    """Every .py file of a source tree, skipping hidden folders, virtualenvs and build output."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            if name.endswith(".py"):
+                yield os.path.join(folder, name)
+
+
+def local_module_names(root: str) -> set[str]:
+    """Names the tree itself can provide at import time: every .py stem and every folder
+    holding Python code (pytest may put any test folder on sys.path)."""
+    names = set()
+    for path in walk_py(root):
+        rel = os.path.relpath(path, root)
+        parts = rel.split(os.sep)
+        names.add(parts[-1][:-3])
+        names.update(parts[:-1])
+    return names
 
 
 def _under(path: str | None, root: str) -> bool:
@@ -45,18 +64,6 @@ def _under(path: str | None, root: str) -> bool:
         return os.path.realpath(path).startswith(root + os.sep)
     except (TypeError, ValueError):
         return False
-
-
-def _workdir_modules(workdir: str) -> list[str]:
-    """Modules loaded from the work dir (other than this server itself)."""
-    mine = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
-    return [n for n, m in list(sys.modules.items())
-            if _under(getattr(m, "__file__", None), workdir) and not _under(getattr(m, "__file__", None), mine)]
-
-
-def _unload(prefix: str) -> None:
-    for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + ".")]:
-        del sys.modules[name]
 
 
 def _plugin_packages() -> list[str]:
@@ -215,11 +222,13 @@ def preload(names: list[str], workdir: str, tmp: str, with_pytest: bool = True) 
             except Exception:  # an odd installation or pluggy: children just do the work themselves
                 pass
         config = _warm_config(tmp)
+    local = local_module_names(workdir)
+    mine = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
     try:
         wanted = (_plugin_packages() if config is not None else []) + list(names)
         for name in dict.fromkeys(wanted):
             top = name.split(".")[0]
-            if _shadowed_by_workdir(top, workdir):
+            if top in local:
                 failed[name] = "shadowed by a module of the work dir"
                 continue
             before = set(sys.modules)
@@ -231,7 +240,9 @@ def preload(names: list[str], workdir: str, tmp: str, with_pytest: bool = True) 
                     sys.modules.pop(new, None)
                 continue
             # A module that dragged in the user's code would make children see stale code.
-            if _workdir_modules(workdir):
+            new = [sys.modules[n] for n in set(sys.modules) - before if n in sys.modules]
+            if any(_under(getattr(m, "__file__", None), workdir) and not _under(getattr(m, "__file__", None), mine)
+                   for m in new):
                 failed[name] = "imports code from the work dir"
                 for new in set(sys.modules) - before:
                     sys.modules.pop(new, None)
