@@ -168,17 +168,19 @@ def test_hanging_candidate_is_killed_and_the_validator_stays_usable(warm):
     assert validator.validate(discount_variant(repo, "total >= 100")).status == "plausible"
 
 
-def test_warm_equals_cold_including_stale_import_traps(shop):
+@pytest.mark.parametrize("backend", backend_params())
+def test_warm_equals_cold_including_stale_import_traps(shop, backend):
     """Same candidates, same verdicts. The conftest imports the module under repair, and the
     candidates alternate between fixing and breaking it with edits of equal byte length: a
     runner that reused imports or cached bytecode between candidates would disagree."""
     repo, baseline = shop
     cands = shop_candidates(repo)
     order = [cands["fix"], cands["wrong"], cands["regression"], cands["crash"], cands["syntax"]]
-    spec = SandboxSpec("local")
-    with Validator(repo, TEST_CMD, spec, baseline, [TRIGGER], timeout=5.0) as warm_v:
+    spec = SandboxSpec(backend, BACKENDS[backend])
+    cmd = TEST_CMD if backend == "local" else TEST_CMD.replace(sys.executable, "python3")
+    with Validator(repo, cmd, spec, baseline, [TRIGGER], timeout=5.0) as warm_v:
         warm_results = [warm_v.validate(c) for c in order]
-    with ColdValidator(repo, TEST_CMD, spec, baseline, [TRIGGER], timeout=5.0) as cold_v:
+    with ColdValidator(repo, cmd, spec, baseline, [TRIGGER], timeout=5.0) as cold_v:
         cold_results = [cold_v.validate(c) for c in order]
 
     def verdicts(results):
