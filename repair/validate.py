@@ -315,9 +315,10 @@ def interpreter_for(sandbox, test_cmd: str) -> tuple[str, bool]:
     line = res.stdout.strip()
     if res.ok and line.startswith("#!"):
         parts = line[2:].split()
-        if parts and os.path.basename(parts[0]) == "env" and len(parts) > 1:
-            return parts[1], False
-        if parts and "python" in os.path.basename(parts[0]):
+        if parts and os.path.basename(parts[0]) == "env":
+            parts = [p for p in parts[1:] if not p.startswith("-")]
+        # A wrapper that is not Python (a pyenv shim is a bash script): the default python3.
+        if parts and os.path.basename(parts[0]).startswith("python"):
             return parts[0], False
     return "python3", False
 

@@ -303,3 +303,29 @@ def test_timeout_and_trigger_args_helpers():
     assert candidate_timeout({}) == 2.0
     args = ["-q", "-k", "fast", "tests", "--tb", "short", "-x", "tests/test_a.py::test_b", "--maxfail=2"]
     assert option_args(args) == ["-q", "-k", "fast", "--tb", "short", "-x", "--maxfail=2"]
+
+
+def test_factory_falls_back_to_cold_when_the_warm_runner_cannot_start(shop, monkeypatch):
+    import repair.validate as validate_mod
+    from sandboxes.forkserver import ForkServerError
+
+    def no_server(*args, **kwargs):
+        raise ForkServerError("fork server did not start (no pytest)")
+
+    monkeypatch.setattr(validate_mod, "Validator", no_server)
+    notes = []
+    make = validator_factory(shop[0], TEST_CMD, SandboxSpec("local"), shop[1], [TRIGGER], on_fallback=notes.append)
+    with make() as validator:
+        assert isinstance(validator, ColdValidator) and validator.timeout == candidate_timeout(shop[1])
+    assert notes and "validating cold" in notes[0]
+
+
+def test_interpreter_of_a_bare_pytest_command(tmp_path):
+    from repair.validate import interpreter_for
+
+    with open_sandbox("local", tmp_path) as sbx:
+        python, cwd_first = interpreter_for(sbx, "pytest -q tests")
+        assert not cwd_first and Path(python).name.startswith("python")
+        res = sbx.run([python, "-c", "import pytest"], timeout=60)
+        assert res.ok, res.stderr
+        assert interpreter_for(sbx, "python3 -m pytest tests") == ("python3", True)
