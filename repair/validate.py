@@ -236,6 +236,12 @@ class Validator(_ValidatorBase):
         except BaseException:
             self.sandbox.close()
             raise
+        # pytest's own start-up and collection are not in the baseline's per-test times: measure
+        # them once (warm) so that a suite that is slow to collect is not cut off as a timeout.
+        probe = self.server.run_pytest(self.args + ["--collect-only", "-q"], timeout=max(60.0, 10 * timeout),
+                                       cwd_on_path=self.cwd_on_path)
+        self.overhead = 0.0 if probe.timed_out or probe.error else probe.duration
+        self.timeout = timeout + 2 * self.overhead
 
     def _trigger_args(self) -> list[str]:
         return option_args(self.args, self.repo) + self.trigger_tests
