@@ -233,13 +233,13 @@ class Validator(_ValidatorBase):
             self.cwd_on_path = cwd_on_path
             self.server = ForkServer(self.sandbox, python=python,
                                      preload=third_party_imports(self.repo) if preload is None else preload)
+            # pytest's own start-up and collection are not in the baseline's per-test times: measure
+            # them once (warm) so that a suite that is slow to collect is not cut off as a timeout.
+            probe = self.server.run_pytest(self.args + ["--collect-only", "-q"], timeout=max(60.0, 10 * timeout),
+                                           cwd_on_path=self.cwd_on_path)
         except BaseException:
-            self.sandbox.close()
+            self.close()
             raise
-        # pytest's own start-up and collection are not in the baseline's per-test times: measure
-        # them once (warm) so that a suite that is slow to collect is not cut off as a timeout.
-        probe = self.server.run_pytest(self.args + ["--collect-only", "-q"], timeout=max(60.0, 10 * timeout),
-                                       cwd_on_path=self.cwd_on_path)
         self.overhead = 0.0 if probe.timed_out or probe.error else probe.duration
         self.timeout = timeout + 2 * self.overhead
 
@@ -252,7 +252,8 @@ class Validator(_ValidatorBase):
 
     def close(self) -> None:
         try:
-            self.server.close()
+            if getattr(self, "server", None) is not None:
+                self.server.close()
         finally:
             self.sandbox.close()
 
@@ -272,7 +273,8 @@ class ColdValidator(_ValidatorBase):
         super().__init__(repo, test_cmd, baseline, trigger_tests, timeout)
         self.argv = split_cmd(test_cmd)
         self.args = pytest_args(test_cmd)
-        self.allowance = startup_allowance
+        self.allowance = startup_allowance  # until a run shows how long start-up takes
+        self._slowest = 0.0
         self._runs = itertools.count()
         self.sandbox = open_spec(sandbox_spec, self.repo)
 
@@ -298,8 +300,9 @@ class ColdValidator(_ValidatorBase):
         finally:
             self.sandbox.put_files(originals)
         if not res.timed_out:
-            # Later runs may wait 3x the slowest start-up seen (at least 5 s) beyond the tests' time.
-            self.allowance = max(5.0, min(self.allowance, 3.0 * res.duration))
+            # Later runs may take 3x the slowest finished run (at least 5 s) beyond the tests' time.
+            self._slowest = max(self._slowest, res.duration)
+            self.allowance = max(5.0, 3.0 * self._slowest)
         try:
             results = parse_junit(self.sandbox.read_file(rel))
         except Exception:  # no XML: the run crashed (as a warm child can), or it is not pytest
