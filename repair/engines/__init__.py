@@ -1,0 +1,1 @@
+"""Candidate generators: template (no model), srepair (two models), policy."""
