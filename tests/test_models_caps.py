@@ -109,3 +109,14 @@ def test_replay_answers_from_log_without_server(tmp_path):
 def test_replay_of_missing_run_dir(tmp_path):
     with pytest.raises(ModelError, match="nothing to replay"):
         load_model("openai:m", replay=tmp_path / "nope")
+
+
+def test_replay_repeats_a_logged_failure(tmp_path):
+    with ScriptedChatServer(lambda req: (404, {"error": {"message": "no such model"}})) as srv:
+        model = load_model("openai:m", api_base=srv.base_url, log_dir=tmp_path)
+        with pytest.raises(ModelError, match="not found") as first:
+            model.complete(msg(0))
+    replayed = load_model("openai:m", replay=tmp_path)
+    with pytest.raises(ModelError) as again:
+        replayed.complete(msg(0))
+    assert str(again.value) == str(first.value) and not isinstance(again.value, ReplayMiss)

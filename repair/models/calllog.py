@@ -61,7 +61,7 @@ class ReplaySource:
                 e = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a kill: the calls before it still replay
-            if e.get("error") or "hash" not in e:
+            if "hash" not in e:
                 continue
             self._queues[e["hash"]].append(e)
 

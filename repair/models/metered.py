@@ -81,10 +81,13 @@ class MeteredModel:
     def _replay(self, messages: list[dict], params: dict, h: str) -> list[str]:
         logged = self.replay.peek(h)
         # Plan with the same prompt estimate the logged run used, so caps stop a replay where they stopped the run.
-        prompt_est = logged.get("plan_prompt_tokens", logged["prompt_tokens"]) if logged else estimate_tokens(messages_text(messages))
+        prompt_est = logged.get("plan_prompt_tokens", logged.get("prompt_tokens", 0)) if logged else estimate_tokens(messages_text(messages))
         local = bool(logged and logged.get("local"))
         self.budget.plan(self.name, prompt_est, params["n"], params["max_tokens"], local)
         e = self.replay.take(h, messages)
+        if e.get("error"):  # the logged run failed here: fail the same way
+            self._append({**e, "time": time.time(), "replayed_from": str(self.replay.path)})
+            raise ModelError(e["error"])
         cost = self.budget.record(self.name, e["prompt_tokens"], e["completion_tokens"], local)
         self._append({**e, "time": time.time(), "cost": cost, "replayed_from": str(self.replay.path)})
         return list(e["responses"])
