@@ -91,3 +91,15 @@ def test_vllm_missing_is_a_clear_error():
         pass
     with pytest.raises(ModelError, match="vLLM is not installed"):
         load_model("vllm:some/model")
+
+
+def test_server_refusing_n_gets_one_request_per_sample():
+    def answer(req):
+        if req["n"] > 1:
+            return (400, {"error": {"message": "'n' must be 1 for this model"}})
+        return ["single"]
+
+    with ScriptedChatServer(answer) as srv:
+        model = load_model("openai:m", api_base=srv.base_url)
+        assert model.complete(MSG, n=3, temperature=0.8) == ["single"] * 3
+        assert [r["n"] for r in srv.requests] == [3, 1, 1, 1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 
 from repair.models.budget import ModelError, estimate_tokens
@@ -30,6 +31,7 @@ class OpenAIBackend:
         # Retries are ours (below), so that every attempt is counted and logged.
         self.client = openai.OpenAI(api_key=key, base_url=self.base, timeout=timeout, max_retries=0)
         self._token_param = "max_tokens"
+        self._one_per_request = False  # set when the server refuses n > 1
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         return estimate_tokens(messages_text(messages)) + 4 * len(messages)
@@ -41,7 +43,8 @@ class OpenAIBackend:
         for _ in range(n):
             if len(texts) >= n:
                 break
-            resp, tries = self._create(messages, n - len(texts), temperature, max_tokens, top_p)
+            want = 1 if self._one_per_request else n - len(texts)
+            resp, tries = self._create(messages, want, temperature, max_tokens, top_p)
             attempts += tries
             if not resp.choices:
                 raise ModelError(f"openai:{self.name}: the server at {self.base or 'api.openai.com'} returned no choices")
@@ -67,6 +70,10 @@ class OpenAIBackend:
                 # Newer hosted models reject `max_tokens` and want `max_completion_tokens`.
                 if "max_completion_tokens" in str(e) and self._token_param == "max_tokens":
                     self._token_param = "max_completion_tokens"
+                    continue
+                # Some servers only allow one choice per request: ask for one at a time.
+                if n > 1 and re.search(r"\bn\b|'n'|\"n\"", str(e)):
+                    self._one_per_request, n = True, 1
                     continue
                 raise ModelError(f"openai:{self.name}: the server at {where} rejected the request: {e}") from e
             except oa.AuthenticationError as e:
