@@ -1,1 +1,4 @@
-"""Candidate generators: template (no model), srepair (two models), policy."""
+"""Candidate generators (the `Engine` protocol in repair.core)."""
+from repair.engines.template import TemplateEngine
+
+__all__ = ["TemplateEngine"]
