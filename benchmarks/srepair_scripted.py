@@ -21,15 +21,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.humanevalfix import load_rows, make_bug_repo
 from repair.core import normalize_source
 from repair.models.scripted_server import ScriptedChatServer
-
-DATA = Path(__file__).with_name("data") / "humanevalfix-python.jsonl"
-
-
-def load_rows(limit: int | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
-    return rows[:limit] if limit else rows
 
 
 class ReferenceResponder:
@@ -68,7 +62,6 @@ class ReferenceResponder:
 
 
 def repair_one(row: dict, base_url: str, work: Path) -> dict:
-    from benchmarks.humanevalfix import make_bug_repo
     from repair.config import RepairConfig
     from repair.pipeline import RepairInputError, run_repair
 
@@ -101,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write per-bug results as JSON here")
     ap.add_argument("--task", action="append", default=[], help="only these task ids (repeatable)")
     args = ap.parse_args(argv)
-    rows = load_rows(args.limit)
+    rows = load_rows()[: args.limit] if args.limit else load_rows()
     if args.task:
         rows = [r for r in rows if r["task_id"] in set(args.task)]
     started = time.monotonic()
