@@ -120,3 +120,21 @@ def test_replay_repeats_a_logged_failure(tmp_path):
     with pytest.raises(ModelError) as again:
         replayed.complete(msg(0))
     assert str(again.value) == str(first.value) and not isinstance(again.value, ReplayMiss)
+
+
+def test_resume_answers_logged_calls_and_pays_only_new_ones(tmp_path):
+    with ScriptedChatServer(echo) as srv:
+        first = load_model("openai:m", api_base=srv.base_url, log_dir=tmp_path, caps=Caps(max_calls=3))
+        first.complete(msg(0))
+        first.complete(msg(1))
+        # The run is killed here; the resumed run replays its own log in place, then goes live.
+        again = load_model("openai:m", api_base=srv.base_url, log_dir=tmp_path, caps=Caps(max_calls=3),
+                           replay=tmp_path, resume=True)
+        again.complete(msg(0))
+        again.complete(msg(1))
+        assert len(srv.requests) == 2
+        again.complete(msg(2))
+        assert len(srv.requests) == 3
+        with pytest.raises(BudgetExceeded):  # the cap counts the calls of the killed run too
+            again.complete(msg(3))
+    assert len((tmp_path / "model_calls.jsonl").read_text().splitlines()) == 3

@@ -60,6 +60,8 @@ def test_srepair_finds_the_fix_and_replays_it(repo, tmp_path):
     assert out.status == "plausible", out.message
     assert "return s[mid]\n" in out.patch.replace("+        return s[mid]", "return s[mid]\n")
     assert out.calls == 2 and out.tokens > 0 and out.rejected == 1
+    report = json.loads((tmp_path / "run1" / "srepair.json").read_text())
+    assert report["reasons"] == {"no function named 'median' in the answer": 1}
     assert (repo / "stats.py").read_text() == before  # the user's tree is untouched
     # Replay: no server, same candidates, same patch.
     again = run_repair(config(repo, tmp_path, "run2", replay=tmp_path / "run1"))

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
+from repair.artifacts import write_json
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, TestResult, apply_edits
 from repair.extract import column_of, extract_function, split_function_sections
 from repair.models import Budget, BudgetExceeded, Caps, CallLog, ModelError, ReplayMiss, ReplaySource, load_model
@@ -103,6 +104,13 @@ class SRepairEngine:
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
+        try:
+            yield from self._generate(ctx)
+        finally:
+            if ctx.run_dir is not None:
+                write_json(Path(ctx.run_dir) / "srepair.json", self.usage())
+
+    def _generate(self, ctx: BugContext) -> Iterator[Candidate]:
         try:
             for group in self._groups(ctx):
                 yield from self._repair_group(ctx, group)
@@ -265,10 +273,13 @@ def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     try:
         budget = Budget(Caps(cfg.max_calls, cfg.max_tokens, cfg.max_cost))
         log = CallLog(log_dir)
-        replay = ReplaySource(cfg.replay) if cfg.replay else None
-        suggest = load_model(suggest_spec, api_base=cfg.api_base, log_dir=log, caps=budget, replay=replay)
-        patch = suggest if patch_spec == suggest_spec else load_model(
-            patch_spec, api_base=cfg.api_base, log_dir=log, caps=budget, replay=replay)
+        replay, resume = (ReplaySource(cfg.replay) if cfg.replay else None), False
+        if replay is None and cfg.resume and log.path.exists():
+            # A killed run continues: its logged calls are answered from the log, not paid again.
+            replay, resume = ReplaySource(log.path), True
+        kw = dict(api_base=cfg.api_base, log_dir=log, caps=budget, replay=replay, resume=resume)
+        suggest = load_model(suggest_spec, **kw)
+        patch = suggest if patch_spec == suggest_spec else load_model(patch_spec, **kw)
     except ModelError as e:
         raise RepairInputError(str(e)) from e
     return SRepairEngine(suggest, patch, cfg.suggestions, cfg.patches_per_suggestion, functions=cfg.functions)

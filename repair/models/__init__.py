@@ -52,19 +52,23 @@ def _budget(caps) -> Budget:
 
 
 def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | Path | CallLog | None = None,
-               caps: Caps | Budget | dict | None = None, replay: str | Path | ReplaySource | None = None) -> MeteredModel:
+               caps: Caps | Budget | dict | None = None, replay: str | Path | ReplaySource | None = None,
+               resume: bool = False) -> MeteredModel:
     """Build a Model from a spec. Pass one Budget / CallLog / ReplaySource to several models to share them.
 
     With `replay`, no backend is loaded (no server, no weights): calls are answered from the log;
-    the spec may then be None.
+    the spec may then be None. With `replay` and `resume=True` (a killed run continued), logged
+    calls are answered from the log and the others go to the model.
     """
     budget = _budget(caps)
     log = log_dir if isinstance(log_dir, CallLog) or log_dir is None else CallLog(log_dir)
+    source = None
     if replay is not None:
         source = replay if isinstance(replay, ReplaySource) else ReplaySource(replay)
-        if spec:
-            parse_spec(spec)
-        return MeteredModel(spec or "replay:log", None, budget, log, source)
+        if not resume:
+            if spec:
+                parse_spec(spec)
+            return MeteredModel(spec or "replay:log", None, budget, log, source)
     kind, target = parse_spec(spec)
     if kind == "openai":
         from repair.models.openai_backend import OpenAIBackend
@@ -78,4 +82,4 @@ def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | 
         from repair.models.vllm_backend import VLLMBackend
 
         backend = VLLMBackend(target)
-    return MeteredModel(spec, backend, budget, log)
+    return MeteredModel(spec, backend, budget, log, source)

@@ -35,7 +35,7 @@ class MeteredModel:
 
     def __init__(self, spec: str, backend: Backend | None, budget: Budget, log: CallLog | None = None,
                  replay: ReplaySource | None = None):
-        if backend is None and replay is None:
+        if backend is None and replay is None:  # noqa: SIM102
             raise ModelError(f"model {spec!r} has neither a backend nor a replay log")
         self.spec = spec
         self.name = backend.name if backend else spec.split(":", 1)[-1]
@@ -58,9 +58,13 @@ class MeteredModel:
         messages = [{"role": m["role"], "content": m["content"]} for m in messages]
         params = {"n": n, "temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
         h = request_hash(messages, params)
-        if self.replay is not None:
+        # With a backend too (a resumed run), only logged calls replay; the rest go to the model.
+        if self.replay is not None and (self.backend is None or self.replay.peek(h) is not None):
             return self._replay(messages, params, h)
+        return self._live(messages, params, h)
 
+    def _live(self, messages: list[dict], params: dict, h: str) -> list[str]:
+        n, temperature, max_tokens, top_p = params["n"], params["temperature"], params["max_tokens"], params["top_p"]
         prompt_est = self.backend.count_prompt_tokens(messages)
         max_new = self.budget.plan(self.name, prompt_est, n, max_tokens, self.local)
         t0 = time.monotonic()
@@ -86,11 +90,18 @@ class MeteredModel:
         self.budget.plan(self.name, prompt_est, params["n"], params["max_tokens"], local)
         e = self.replay.take(h, messages)
         if e.get("error"):  # the logged run failed here: fail the same way
+            if self.backend is not None:  # resuming: try the model again instead
+                return self._live(messages, params, h)
             self._append({**e, "time": time.time(), "replayed_from": str(self.replay.path)})
             raise ModelError(e["error"])
         cost = self.budget.record(self.name, e["prompt_tokens"], e["completion_tokens"], local)
-        self._append({**e, "time": time.time(), "cost": cost, "replayed_from": str(self.replay.path)})
+        if not self._same_log():
+            self._append({**e, "time": time.time(), "cost": cost, "replayed_from": str(self.replay.path)})
         return list(e["responses"])
+
+    def _same_log(self) -> bool:
+        """Resuming in place: the replayed calls are already in this log."""
+        return self.log is not None and self.log.path.resolve() == self.replay.path.resolve()
 
     def _append(self, entry: dict) -> None:
         if self.log is not None:
