@@ -113,9 +113,16 @@ def _nest(func_lines: list[str], helpers: list[list[str]]) -> list[str]:
     return func_lines[:at] + inserted + func_lines[at:]
 
 
-def _at_zero(original: str, col: int) -> str:
-    """A span's text (first line unindented, the rest at `col`) as a column-0 function."""
-    return textwrap.dedent(" " * col + original)
+def _at_zero(original: str, indent: str) -> str:
+    """A span's text (first line unindented, the rest under `indent`) as a column-0 function."""
+    return textwrap.dedent(indent + original)
+
+
+def _tabify(lines: list[str]) -> list[str]:
+    """Indent with tabs, one per level (for files indented with tabs)."""
+    widths = [len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()]
+    unit = min((w for w in widths if w), default=4)
+    return [("\t" * ((len(ln) - len(ln.lstrip(" "))) // unit) + ln.lstrip(" ")) if ln.strip() else "" for ln in lines]
 
 
 def _original_decorators(original0: str) -> list[str]:
@@ -127,16 +134,18 @@ def _original_decorators(original0: str) -> list[str]:
     return out if out and out[0].lstrip().startswith("@") else []
 
 
-def place(func_lines: list[str], col: int) -> str:
-    """Re-indent a column-0 function for splicing at `col`: first line bare, the rest shifted."""
-    pad = " " * col
+def place(func_lines: list[str], indent: str) -> str:
+    """Re-indent a column-0 function for splicing after `indent`: first line bare, the rest shifted."""
+    pad = indent
     out = [func_lines[0]] + [pad + ln if ln.strip() else "" for ln in func_lines[1:]]
     return "\n".join(out).rstrip()
 
 
-def extract_function(text: str, name: str, original: str, col: int = 0, *, known_names: set[str] | None = None,
+def extract_function(text: str, name: str, original: str, col: int | str = 0, *, known_names: set[str] | None = None,
                      language: str = "python") -> Extracted:
     """The fixed version of function `name` from a model answer, placed at column `col`.
+
+    `col` is the column of the original def, or the exact whitespace before it (tabs kept).
 
     `original` is the buggy function's span text (first line unindented), used to tell the fix
     from a quote of the bug and to restore dropped decorators. `known_names`: names defined in
@@ -165,7 +174,8 @@ def extract_function(text: str, name: str, original: str, col: int = 0, *, known
     if not found:
         has_def = re.search(rf"\bdef\s+{re.escape(name)}\b", text)
         return Extracted(None, "no parsable function" if has_def else f"no function named {name!r} in the answer")
-    original0 = _at_zero(original, col)
+    indent = col if isinstance(col, str) else " " * col
+    original0 = _at_zero(original, indent)
     orig_norm = normalize_source(original0)
     changed = [f for f in found if normalize_source("\n".join(f[0])) != orig_norm]
     if not changed:
@@ -176,7 +186,9 @@ def extract_function(text: str, name: str, original: str, col: int = 0, *, known
         if decorators:
             seg = decorators + seg
             notes.append("kept the original decorators")
-    return Extracted(place(seg, col), notes=notes)
+    if any(ln.startswith("\t") for ln in original0.splitlines()):
+        seg = _tabify([ln.expandtabs(8) for ln in seg])
+    return Extracted(place(seg, indent), notes=notes)
 
 
 def split_function_sections(text: str) -> dict[int, str]:
@@ -189,7 +201,7 @@ def split_function_sections(text: str) -> dict[int, str]:
     return out
 
 
-def column_of(file_text: str, start_byte: int) -> int:
-    """The column where a span starts (the indentation before a def)."""
+def indent_before(file_text: str, start_byte: int) -> str:
+    """The whitespace before a span's start on its line (the indentation of a def)."""
     head = file_text.encode()[:start_byte]
-    return len(head.rsplit(b"\n", 1)[-1].decode(errors="replace"))
+    return head.rsplit(b"\n", 1)[-1].decode(errors="replace")

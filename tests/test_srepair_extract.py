@@ -143,3 +143,15 @@ def test_parse_suggestions_with_markdown():
     assert [s.title for s in sugs] == ["Extend the range", "Iterate directly"]
     assert "range(len(xs))" in sugs[0].body
     assert parse_suggestions("nothing useful") == ("", [])
+
+
+def test_tab_indented_file_keeps_tabs():
+    text = "class A:\n\tdef f(self):\n\t\treturn 1\n"
+    start = text.index("def f")
+    end = text.index("return 1") + len("return 1")
+    got = extract_function("```python\ndef f(self):\n    x = 2\n    return x\n```", "f", text[start:end], "\t")
+    new = text[:start] + got.source + text[end:]
+    assert new == "class A:\n\tdef f(self):\n\t\tx = 2\n\t\treturn x\n"
+    ns = {}
+    exec(new, ns)
+    assert ns["A"]().f() == 2

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from repair.artifacts import write_json
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, TestResult, apply_edits
-from repair.extract import column_of, extract_function, split_function_sections
+from repair.extract import extract_function, indent_before, split_function_sections
 from repair.models import Budget, BudgetExceeded, Caps, CallLog, ModelError, ReplayMiss, ReplaySource, load_model
 from repair.models.budget import estimate_tokens
 from repair.prompts.srepair import (
@@ -217,8 +217,8 @@ class SRepairEngine:
             if section is None:
                 self._reject(f"missing Function ID {i}")
                 return None
-            col = column_of(files[fn.path], fn.start_byte)
-            got = extract_function(section, fn.name, fn.source, col, known_names=_defined_names(files[fn.path]),
+            indent = indent_before(files[fn.path], fn.start_byte)
+            got = extract_function(section, fn.name, fn.source, indent, known_names=_defined_names(files[fn.path]),
                                    language=fn.language)
             if not got.ok:
                 self._reject(got.reason if len(fns) == 1 else f"function {i}: {got.reason}")
