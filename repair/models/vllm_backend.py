@@ -28,7 +28,8 @@ class VLLMBackend:
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         if getattr(self.tok, "chat_template", None):
-            return len(self.tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True))
+            text = self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return len(self.tok(text, add_special_tokens=False)["input_ids"])
         return len(self.tok(plain_prompt(messages))["input_ids"])
 
     def generate(self, messages, *, n, temperature, max_tokens, top_p) -> Generation:
