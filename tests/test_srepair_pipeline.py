@@ -53,6 +53,7 @@ def config(repo, tmp_path, name, **kw):
                         out=tmp_path / name, suggestions=1, patches_per_suggestion=2, progress=False, bounce=False, **kw)
 
 
+@pytest.mark.slow  # two full repair runs (about 20 s unloaded); the engine-level tests cover replay by default
 def test_srepair_finds_the_fix_and_replays_it(repo, tmp_path):
     before = (repo / "stats.py").read_text()
     with ScriptedChatServer(answer) as srv:
