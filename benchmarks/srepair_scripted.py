@@ -36,11 +36,20 @@ class ReferenceResponder:
             self.by_name.setdefault(r["entry_point"], []).append(r)
 
     def _row(self, prompt: str, name: str) -> dict | None:
-        rows = self.by_name.get(name, [])
-        if len(rows) > 1:  # several bugs share a function name: the buggy body tells them apart
-            body = normalize_source(prompt)
-            rows = [r for r in rows if normalize_source(r["buggy_solution"]) in body] or rows
-        return rows[0] if rows else None
+        """The bug the prompt shows: its buggy body first (names repeat across bugs), then helpers."""
+        named = self.by_name.get(name, [])
+        body = normalize_source(prompt)
+        exact = [r for r in named if normalize_source(r["buggy_solution"]) in body]
+        if exact:
+            return exact[0]
+        # A helper defined beside the buggy function (e.g. is_palindrome next to make_palindrome):
+        # answer with that bug's reference file, where the helper is unchanged.
+        sig = re.search(rf"^[ \t]*def {re.escape(name)}\(.*$", prompt, re.M)
+        if sig:
+            owners = [r for r in self.rows if sig.group(0).strip() in r["declaration"]]
+            if owners:
+                return owners[0]
+        return named[0] if named else None
 
     def __call__(self, req: dict) -> list[str]:
         prompt = req["messages"][-1]["content"]
@@ -103,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             results = []
             for i, res in enumerate(pool.map(lambda r: repair_one(r, srv.base_url, Path(tmp)), rows), 1):
                 results.append(res)
+                if args.out:  # partial results survive an interrupted run
+                    args.out.write_text(json.dumps(results, indent=2))
                 print(f"[{i}/{len(rows)}] {res['task_id']}: {res['status']} ({res['wall']:.1f}s)", file=sys.stderr, flush=True)
     wall = time.monotonic() - started
     plausible = sum(r["status"] == "plausible" for r in results)
