@@ -191,3 +191,13 @@ def test_missing_model_is_a_clear_input_error(repo, tmp_path):
 def test_error_message_is_trimmed():
     long = Result("t", "failed", "AssertionError: " + "x" * 5000, "")
     assert len(error_message(long)) < 700
+
+
+def test_model_options_checked_before_any_work(repo, tmp_path):
+    from repair.engines.srepair import check_srepair_config
+
+    for kw, msg in [({"model": "gpt-4o"}, "bad model spec"), ({"replay": tmp_path / "none"}, "nothing to replay"),
+                    ({"model": "openai:m", "max_calls": 0}, "--max-calls must be positive")]:
+        with pytest.raises(RepairInputError, match=msg):
+            check_srepair_config(RepairConfig(repo=repo, test_cmd="pytest", engine="srepair", **kw))
+    check_srepair_config(RepairConfig(repo=repo, test_cmd="pytest", engine="srepair", model="hf:some/model"))

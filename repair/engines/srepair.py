@@ -21,7 +21,9 @@ from typing import Iterator
 from repair.artifacts import write_json
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, TestResult, apply_edits
 from repair.extract import extract_function, indent_before, split_function_sections
-from repair.models import Budget, BudgetExceeded, Caps, CallLog, ModelError, ReplayMiss, ReplaySource, load_model
+from repair.models import (
+    Budget, BudgetExceeded, Caps, CallLog, ModelError, ReplayMiss, ReplaySource, load_model, parse_spec,
+)
 from repair.models.budget import estimate_tokens
 from repair.prompts.srepair import (
     Suggestion, multi_patch_messages, multi_suggestion_messages, parse_suggestions, patch_messages, suggestion_messages,
@@ -259,8 +261,8 @@ def _defined_names(text: str) -> set[str]:
     return names
 
 
-def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
-    """The engine for `--engine srepair` from a RepairConfig; its calls are logged in `log_dir`."""
+def check_srepair_config(cfg) -> None:
+    """Cheap checks of the model options, to fail before any test runs (RepairInputError)."""
     from repair.pipeline import RepairInputError
 
     suggest_spec = cfg.suggest_model or cfg.model
@@ -270,6 +272,26 @@ def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
             "--engine srepair needs a model: pass --model SPEC (openai:NAME, hf:PATH_OR_ID or vllm:PATH_OR_ID), "
             "or --suggest-model and --patch-model, or --replay RUN_DIR"
         )
+    try:
+        for spec in {suggest_spec, patch_spec} - {None}:
+            parse_spec(spec)
+        if cfg.replay:
+            ReplaySource(cfg.replay)
+    except ModelError as e:
+        raise RepairInputError(str(e)) from e
+    for flag, value in (("--max-calls", cfg.max_calls), ("--max-tokens", cfg.max_tokens), ("--max-cost", cfg.max_cost),
+                        ("--suggestions", cfg.suggestions), ("--patches-per-suggestion", cfg.patches_per_suggestion)):
+        if value is not None and value <= 0:
+            raise RepairInputError(f"{flag} must be positive (got {value})")
+
+
+def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
+    """The engine for `--engine srepair` from a RepairConfig; its calls are logged in `log_dir`."""
+    from repair.pipeline import RepairInputError
+
+    check_srepair_config(cfg)
+    suggest_spec = cfg.suggest_model or cfg.model
+    patch_spec = cfg.patch_model or cfg.model
     try:
         budget = Budget(Caps(cfg.max_calls, cfg.max_tokens, cfg.max_cost))
         log = CallLog(log_dir)
