@@ -261,6 +261,7 @@ def _cache_rewrites(folder: str) -> None:
     salt = f"{sys.version}|{getattr(_pytest, '__version__', '?')}|"
 
     def cached_rewrite_test(fn, config):
+        __tracebackhide__ = True  # a collection error's traceback reads as a cold run's
         try:
             source = fn.read_bytes()
             hook = bool(config.getini("enable_assertion_pass_hook")) if config is not None else False
