@@ -84,6 +84,10 @@ def candidate_timeout(baseline: dict[str, TestResult], floor: float = 2.0) -> fl
     return max(floor, 5.0 * sum(r.duration for r in baseline.values()) + 1.0)
 
 
+# Any failing trigger already decides "trigger-fail": the trigger stage stops at the first one.
+TRIGGER_STOP = ["--maxfail=1"]
+
+
 def option_args(args: list[str], repo: Path | None = None) -> list[str]:
     """The user's pytest arguments without the positional test paths (kept for trigger runs)."""
     kept: list[str] = []
@@ -159,7 +163,9 @@ class _ValidatorBase:
             results = merge_by_nodeid(run.results)
             bad = [t for t in self.trigger_tests if t not in results or results[t].status != "passed"]
             if bad:
-                return done("trigger-fail", "trigger", _first_message(results, bad), failing=bad)
+                # The stage stops at the first failure: the triggers after it did not run.
+                ran = [t for t in bad if t in results]
+                return done("trigger-fail", "trigger", _first_message(results, ran or bad), failing=ran or bad)
 
         stage = "suite" if trigger_args is not None else "command"
         run = self._run(None, files)
@@ -244,7 +250,7 @@ class Validator(_ValidatorBase):
         self.timeout = timeout + 2 * self.overhead
 
     def _trigger_args(self) -> list[str]:
-        return option_args(self.args, self.repo) + self.trigger_tests
+        return option_args(self.args, self.repo) + TRIGGER_STOP + self.trigger_tests
 
     def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
         return self.server.run_pytest(self.args if args is None else args, files=files, timeout=self.timeout,
@@ -281,7 +287,7 @@ class ColdValidator(_ValidatorBase):
     def _trigger_args(self) -> list[str] | None:
         if self.args is None:
             return None
-        return option_args(self.args, self.repo) + self.trigger_tests
+        return option_args(self.args, self.repo) + TRIGGER_STOP + self.trigger_tests
 
     def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
         rel = f"{SERVER_DIR}/cold-{os.getpid()}-{next(self._runs)}.xml"

@@ -106,6 +106,65 @@ def _warm_config(tmp: str):
         os.chdir(here)
 
 
+WARMUP_TESTS = """
+import pytest
+
+
+def test_pass():
+    assert [1, 2] == [1, 2]
+
+
+def test_fail():
+    assert {"a": 1, "b": [1, 2]} == {"a": 2, "b": [1, 3]}
+
+
+@pytest.mark.skip(reason="warm-up")
+def test_skip():
+    pass
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("warm-up")
+
+
+def test_error(broken):
+    pass
+"""
+
+
+def _warm_session(tmp: str) -> None:
+    """Run one throwaway pytest session (pass, fail, skip, error, JUnit XML) in the server.
+
+    A session imports modules lazily (pdb for --pdb support, plugins' helpers, the failure
+    formatting and XML code) and fills pure caches; doing that once here spares every child.
+    Children still build their own config and session, so their results are a cold run's.
+    """
+    import pytest
+
+    folder = os.path.join(tmp, "warm-session")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "pytest.ini"), "w") as fh:
+        fh.write("[pytest]\n")
+    with open(os.path.join(folder, "test_patchwarden_warmup.py"), "w") as fh:
+        fh.write(WARMUP_TESTS)
+    here, path, modules = os.getcwd(), list(sys.path), set(sys.modules)
+    os.chdir(folder)
+    try:
+        pytest.main([folder, "-c", os.path.join(folder, "pytest.ini"), "--rootdir", folder, "-p", "no:cacheprovider",
+                     "-q", "-o", "junit_family=xunit1", "--junitxml", os.path.join(folder, "warmup.xml")])
+    finally:
+        os.chdir(here)
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            if _under(getattr(sys.modules.get(name), "__file__", None), os.path.realpath(folder)):
+                sys.modules.pop(name, None)
+        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+            if hasattr(sys, name):
+                delattr(sys, name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _freeze_metadata() -> None:
     """Read installed-distribution metadata once, here, instead of in every child.
 
@@ -181,6 +240,57 @@ def _memoize_pluggy_varnames() -> None:
     _hooks.varnames = varnames
 
 
+def _cache_rewrites(folder: str) -> None:
+    """Keep pytest's assertion-rewritten code of test modules (and conftests) across children.
+
+    Every child would parse and rewrite the same unchanged test files again. The cache is keyed
+    by the file's path and its exact bytes (plus what else the rewrite reads), so a patched file
+    is never served the code of other contents; files whose rewrite warns are never cached (a
+    cold run would warn again each time).
+    """
+    import hashlib
+    import marshal
+    import warnings
+
+    from _pytest.assertion import rewrite
+
+    original = rewrite._rewrite_test
+    os.makedirs(folder, exist_ok=True)
+    import _pytest
+
+    salt = f"{sys.version}|{getattr(_pytest, '__version__', '?')}|"
+
+    def cached_rewrite_test(fn, config):
+        __tracebackhide__ = True  # a collection error's traceback reads as a cold run's
+        try:
+            source = fn.read_bytes()
+            hook = bool(config.getini("enable_assertion_pass_hook")) if config is not None else False
+        except Exception:
+            return original(fn, config)
+        digest = hashlib.sha256(f"{salt}{fn}|{hook}|".encode() + source).hexdigest()
+        path = os.path.join(folder, digest + ".code")
+        try:
+            with open(path, "rb") as fh:
+                return os.stat(fn), marshal.loads(fh.read())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        stat, co = original(fn, config)  # warns (or errs) as in a cold run
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                _, quiet = original(fn, config)
+            if not caught and fn.read_bytes() == source:
+                part = f"{path}.{os.getpid()}.part"
+                with open(part, "wb") as fh:
+                    fh.write(marshal.dumps(quiet))
+                os.replace(part, path)
+        except Exception:  # a cache that cannot be written only costs speed
+            pass
+        return stat, co
+
+    rewrite._rewrite_test = cached_rewrite_test
+
+
 def _warm_caches() -> None:
     """Fill pure caches every child would otherwise fill again: inspect's module-by-file maps
     (walked to show a failure's source), regexes of the JUnit writer and of test-file globs."""
@@ -253,6 +363,16 @@ def preload(names: list[str], workdir: str, tmp: str, with_pytest: bool = True) 
             config._ensure_unconfigure()  # removes the import hook, stops capturing
     # Never leave an import hook of the warm-up config behind in the parent.
     sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
+    if config is not None:
+        try:
+            _warm_session(tmp)
+        except BaseException:  # a plugin that objects: children just do the work themselves
+            pass
+        sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
+        try:
+            _cache_rewrites(os.path.join(tmp, "rewritten"))
+        except Exception:  # another pytest layout: children rewrite as usual
+            pass
     _warm_caches()
     return loaded, failed
 

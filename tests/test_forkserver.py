@@ -149,11 +149,36 @@ def test_stale_imports_never_leak_between_runs(calc_server):
     _, _, server = calc_server
     broken = FIXED.replace("a + b", "a * b")
     assert len(broken) == len(FIXED)
+    assert alternate(server, "calc/__init__.py", FIXED, broken, "tests/test_calc.py::test_add") == [
+        "passed", "failed", "passed", "failed"]
+
+
+def alternate(server, rel: str, good: str, bad: str, nodeid: str) -> list[str]:
+    """The test's status with `rel` patched to good, bad, good, bad in turn."""
     seen = []
-    for text in (FIXED, broken, FIXED, broken):
-        run = server.run_pytest(["tests/test_calc.py::test_add"], files={"calc/__init__.py": text}, timeout=30)
-        seen.append(statuses(run)["tests/test_calc.py::test_add"])
-    assert seen == ["passed", "failed", "passed", "failed"]
+    for text in (good, bad, good, bad):
+        run = server.run_pytest([nodeid], files={rel: text}, timeout=30)
+        seen.append(statuses(run)[nodeid])
+    return seen
+
+
+def test_rewritten_test_modules_are_cached_by_content_never_stale(calc_server):
+    # Children reuse the assertion-rewritten code of unchanged test files; a test file patched
+    # to other contents (same size) must get its own rewrite, and a rewrite that warns must warn
+    # in every run, as in a cold one.
+    _, _, server = calc_server
+    passing = "def test_t():\n    assert 1 + 1 == 2\n"
+    failing = passing.replace("1 + 1", "1 * 1")
+    assert len(passing) == len(failing)
+    assert alternate(server, "tests/test_swap.py", passing, failing, "tests/test_swap.py::test_t") == [
+        "passed", "failed", "passed", "failed"]
+    warns = "def test_w():\n    assert (1, 'always true')\n"
+    for _ in range(2):
+        run = server.run_pytest(["-W", "error::pytest.PytestAssertRewriteWarning", "tests/test_warns.py"],
+                                files={"tests/test_warns.py": warns}, timeout=30)
+        # As cold: the warning, turned into an error, fails the module's collection each time.
+        assert set(statuses(run).values()) == {"error"}, run.output_tail
+        assert "PytestAssertRewriteWarning: assertion is always true" in run.output_tail
 
 
 def test_the_repo_own_modules_are_never_preloaded(tmp_path):
