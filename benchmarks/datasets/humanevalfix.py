@@ -1,0 +1,76 @@
+"""HumanEvalFix (Python): 164 hand-made bugs, each turned into a one-file repo with pytest tests.
+
+--path: nothing (the copy shipped in `benchmarks/data/`), a local JSONL file with the same
+fields, or a Hugging Face id (`bigcode/humanevalpack`, loaded with `datasets`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from .base import Bug, DatasetError
+
+NAME = "humanevalfix"
+HELP = "HumanEvalFix Python (164 bugs): the packaged copy, a local JSONL, or a HF id such as bigcode/humanevalpack"
+HF_CONFIG = "python"
+
+
+def _rows(path: str | None) -> list[dict]:
+    from benchmarks.humanevalfix import load_rows
+
+    if path is None:
+        return list(load_rows())
+    local = Path(path).expanduser()
+    if local.exists():
+        if not local.is_file():
+            raise DatasetError(f"--path {path} is a directory: pass a HumanEvalFix JSONL file or a HF id")
+        return list(load_rows(local))
+    if path.count("/") == 1 and not path.startswith((".", "/", "~")):
+        return _hf_rows(path)
+    raise DatasetError(f"--path {path} does not exist: pass a HumanEvalFix JSONL file or a HF id such as bigcode/humanevalpack")
+
+
+def _hf_rows(dataset_id: str) -> list[dict]:
+    try:
+        import datasets
+    except ImportError as exc:
+        raise DatasetError("loading a HF dataset needs `datasets`: pip install 'patchwarden[ml]'") from exc
+    try:
+        ds = datasets.load_dataset(dataset_id, HF_CONFIG, split="test")
+    except Exception as exc:  # offline, unknown id, missing config: one clean line
+        raise DatasetError(f"cannot load {dataset_id} (config {HF_CONFIG!r}) from the Hugging Face hub: {exc}; pass a local JSONL with --path") from exc
+    return [dict(row) for row in ds]
+
+
+def issue_text(row: dict) -> str:
+    """What a user would write: the function is wrong, here is what it should do."""
+    name = row["entry_point"]
+    symptom = row.get("failure_symptoms") or "wrong results"
+    doc = (row.get("docstring") or "").strip()
+    text = f"`{name}` is buggy ({symptom}): its tests fail. Fix `{name}` so that it does what its docstring says."
+    return text + (f"\n\nDocstring of `{name}`:\n{doc}\n" if doc else "\n")
+
+
+def load(path: str | None) -> Iterator[Bug]:
+    for row in _rows(path):
+        missing = [k for k in ("task_id", "buggy_solution", "entry_point", "test") if k not in row]
+        if missing:
+            raise DatasetError(f"HumanEvalFix row {row.get('task_id', '?')} lacks {', '.join(missing)}: pass the Python HumanEvalFix file")
+        reference = None
+        if row.get("canonical_solution"):
+            reference = {"functions": {row["entry_point"]: (row.get("prompt") or row.get("declaration", "")) + row["canonical_solution"]}}
+        yield Bug(
+            id=row["task_id"],
+            dataset=NAME,
+            issue=issue_text(row),
+            bug_type=row.get("bug_type") or "unknown",
+            reference=reference,
+            spec={"row": row},
+        )
+
+
+def materialise(bug: Bug, dest: Path) -> tuple[Path, str]:
+    from benchmarks.humanevalfix import make_bug_repo
+
+    repo, test_cmd = make_bug_repo(bug.spec["row"], dest)
+    return Path(repo), test_cmd
