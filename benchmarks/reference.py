@@ -45,9 +45,10 @@ def function_map(source: str) -> dict[str, str] | None:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 out[prefix + stmt.name] = _norm(stmt)
             elif isinstance(stmt, ast.ClassDef):
-                shell = ast.ClassDef(stmt.name, stmt.bases, stmt.keywords, [], stmt.decorator_list, getattr(stmt, "type_params", []))
+                # Methods get their own keys; the class key holds its header and other statements.
                 visit(stmt.body, f"{prefix}{stmt.name}.", f"{prefix}{stmt.name}")
-                out[f"{prefix}{stmt.name}"] = _norm(shell) + out.get(f"{prefix}{stmt.name}", "")
+                header = ast.ClassDef(name=stmt.name, bases=stmt.bases, keywords=stmt.keywords, body=[], decorator_list=stmt.decorator_list)
+                out[f"{prefix}{stmt.name}"] = _norm(header) + out[f"{prefix}{stmt.name}"]
             else:
                 rest.append(stmt)
         out[rest_key] = _norm(ast.Module(rest, []))

@@ -36,7 +36,7 @@ def parse_bug_info(text: str) -> dict[str, str]:
     return info
 
 
-def test_command(run_test: str) -> tuple[str, bool]:
+def trigger_command(run_test: str) -> tuple[str, bool]:
     """One test command for run_test.sh: its pytest runs merged into one (per-test results via
     JUnit), else the script itself. Returns (command, needs the script copied into the repo)."""
     lines = [ln.strip() for ln in run_test.splitlines() if ln.strip() and not ln.strip().startswith("#")]
@@ -90,7 +90,7 @@ def load(path: str | None) -> Iterator[Bug]:
             raise DatasetError(f"{bug_dir}: no project checkout; put a git checkout (or a file holding its path) named `repo` in the bug or project folder")
         test_files = [t for t in info.get("test_file", "").split(";") if t.strip()]
         issue = next((f.read_text() for f in (bug_dir / "issue.md", bug_dir / "issue.txt") if f.is_file()), None)
-        test_cmd, needs_script = test_command(run_test.read_text())
+        test_cmd, needs_script = trigger_command(run_test.read_text())
         yield Bug(
             id=_bug_id(bug_dir, root),
             dataset=NAME,
