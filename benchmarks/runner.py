@@ -163,6 +163,18 @@ def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[Resul
     return store, {r["id"] for r in loaded.records}, loaded.problems
 
 
+def _die_with_driver() -> None:
+    """Pool initializer: a worker whose driver is killed (kill -9) dies too, instead of writing
+    into a run directory that `--resume` is about to redo."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # not Linux: orphans finish their bug and exit
+        pass
+
+
 def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int):
     """Yield records as bugs finish, from a pool of spawned processes."""
     import multiprocessing
@@ -170,7 +182,7 @@ def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: 
 
     args = asdict(settings), str(out)
     # spawn: the driver runs a progress thread, and forking a threaded process can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_driver) as pool:
         futures = [pool.submit(run_one, bug.to_dict(), *args) for bug in bugs]
         try:
             for future in as_completed(futures):

@@ -28,7 +28,7 @@ BUGS = {
                 "value misuse"),
     "evens": ("counting", "def count_even(xs):\n    return sum(1 for x in xs if x % 2 == 0)\n",
               "def count_even(xs):\n    return sum(1 for x in xs if x % 2 == 1)\n",
-              "from counting import count_even\n\n\ndef test_count_even():\n    assert count_even([1, 2, 4, 7]) == 2\n\n\ndef test_empty():\n    assert count_even([]) == 0\n",
+              "from counting import count_even\n\n\ndef test_count_even():\n    assert count_even([1, 2, 4, 6, 7]) == 3\n\n\ndef test_empty():\n    assert count_even([]) == 0\n",
               "value misuse"),
 }
 TEST_CMD = "python -m pytest -q"
