@@ -24,6 +24,7 @@ class Run:
     path: Path
     settings: dict
     model_name: str
+    elapsed: float | None  # wall-clock seconds of the run (all its sessions), when recorded
     records: list[dict]  # one per bug, sorted by id
     problems: list[str] = field(default_factory=list)
 
@@ -35,7 +36,7 @@ def load_run(path: Path, label: str) -> Run:
     read = read_results(results)
     meta = json.loads((Path(path) / SETTINGS).read_text()) if (Path(path) / SETTINGS).is_file() else {}
     records = sorted(latest_by_id(read.records).values(), key=lambda r: _natural(r["id"]))
-    return Run(label, Path(path), meta.get("settings", {}), meta.get("model_name", "patchwarden"), records, read.problems)
+    return Run(label, Path(path), meta.get("settings", {}), meta.get("model_name", "patchwarden"), meta.get("elapsed"), records, read.problems)
 
 
 def _natural(text: str) -> list:
@@ -67,6 +68,7 @@ def summary_row(run: Run) -> dict:
         "errors": sum(r.get("status") == "error" for r in recs),
         "median_time": round(statistics.median(times), 2) if times else 0.0,
         "total_time": round(sum(times), 1),
+        "run_wall_time": run.elapsed,
         "candidates_validated": sum(r.get("candidates_validated", 0) for r in recs),
         "calls": sum(r.get("calls", 0) for r in recs),
         "tokens": sum(r.get("tokens", 0) for r in recs),
@@ -93,7 +95,8 @@ SUMMARY_COLUMNS = [
     ("Plausible", lambda s: _pct(s["plausible"], s["bugs"])),
     ("Fixed = reference", lambda s: _pct(s["fixed_equal_reference"], s["with_reference"])),
     ("Abstained", lambda s: str(s["abstained"])), ("Errors", lambda s: str(s["errors"])),
-    ("Median time (s)", lambda s: f"{s['median_time']:.2f}"), ("Total time (s)", lambda s: f"{s['total_time']:.1f}"),
+    ("Median time (s)", lambda s: f"{s['median_time']:.2f}"), ("Sum of times (s)", lambda s: f"{s['total_time']:.1f}"),
+    ("Run wall time (s)", lambda s: "-" if s["run_wall_time"] is None else f"{s['run_wall_time']:.1f}"),
     ("Validated", lambda s: str(s["candidates_validated"])), ("Calls", lambda s: str(s["calls"])),
     ("Tokens", lambda s: str(s["tokens"])), ("Cost ($)", lambda s: f"{s['cost']:.4f}"),
 ]
@@ -155,7 +158,7 @@ def _plots(runs: list[Run], out: Path) -> list[Path]:
         ("plausible (%)", [100 * s["plausible"] / s["bugs"] if s["bugs"] else 0 for s in rows]),
         ("fixed = reference (%)", [100 * s["fixed_equal_reference"] / s["with_reference"] if s["with_reference"] else 0 for s in rows]),
         ("median time per bug (s)", [s["median_time"] for s in rows]),
-        ("total time (s)", [s["total_time"] for s in rows]),
+        ("run wall time (s)", [s["run_wall_time"] or 0 for s in rows]),
     ]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -163,6 +166,10 @@ def _plots(runs: list[Run], out: Path) -> list[Path]:
         ax.bar(range(len(runs)), values, color=[colors[i % len(colors)] for i in range(len(runs))])
         ax.set_xticks(range(len(runs)), [run.label for run in runs], rotation=20, ha="right", fontsize=8)
         ax.set_title(title, fontsize=9)
+        if "%" in title:
+            ax.set_ylim(0, 105)
+        for x, v in enumerate(values):
+            ax.annotate(f"{v:.1f}", (x, v), ha="center", va="bottom", fontsize=7)
     fig.suptitle("Runs side by side")
     fig.tight_layout()
     paths.append(_save(fig, out / "comparison.png"))

@@ -149,6 +149,19 @@ def _write_settings(out: Path, settings: BenchSettings, resume: bool) -> None:
     os.replace(tmp, path)
 
 
+def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ran: int) -> None:
+    """Add this invocation's wall time to bench.json (a resumed run adds up its sessions)."""
+    import json
+
+    path = out / SETTINGS
+    meta = json.loads(path.read_text())
+    meta["elapsed"] = round(meta.get("elapsed", 0.0) + seconds, 3)
+    meta.setdefault("sessions", []).append({"workers": workers, "ray": ray, "bugs": ran, "wall_time": round(seconds, 3)})
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, path)
+
+
 def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[ResultStore, set[str], list[str]]:
     """Check the output directory; return the store, the ids already done and any problems."""
     if out.exists() and not out.is_dir():
@@ -251,6 +264,7 @@ def run_bench(
             if on_result:
                 on_result(record, summary)
     summary.wall_time = round(time.monotonic() - started, 3)
+    _record_session(out, summary.wall_time, workers, ray, summary.ran)
     if not settings.keep_work:
         shutil.rmtree(out / "work", ignore_errors=True)
     return summary
