@@ -112,3 +112,27 @@ def test_bugsinpy_missing_pieces_are_named(tmp_path):
         load_bugs("bugsinpy", str(root))
     with pytest.raises(DatasetError, match="no bug.info"):
         load_bugs("bugsinpy", str(tmp_path / "upstream" / "tests"))
+
+
+def test_humanevalfix_bugs_materialise_and_the_canonical_fix_equals_the_reference(tmp_path):
+    from benchmarks.humanevalfix import bug_files
+    from benchmarks.reference import fixed_equal_reference
+
+    bugs = load_bugs("humanevalfix")
+    assert len(bugs) == 164 and len({b.slug for b in bugs}) == 164
+    assert sum(b.bug_type == "operator misuse" for b in bugs) == 25
+    bug = next(b for b in bugs if b.id == "Python/10")  # a prompt with a helper before the entry point
+    assert "make_palindrome" in bug.issue and bug.reference is not None
+    repo, cmd = get_dataset("humanevalfix").materialise(bug, tmp_path / "work")
+    assert "pytest" in cmd and git(repo, "status", "--porcelain") == ""
+    fixed = bug_files(bug.spec["row"], fixed=True)["solution.py"]
+
+    def diff_to(text: str) -> str:
+        (repo / "solution.py").write_text(text)
+        patch = git(repo, "diff") + "\n"
+        git(repo, "checkout", "--", "solution.py")
+        return patch
+
+    assert fixed_equal_reference(repo, diff_to(fixed), bug.reference) is True
+    other_fix = diff_to(fixed.replace("[::-1]\n", "[::-1][:]\n"))  # same behaviour, different code
+    assert other_fix.strip() and fixed_equal_reference(repo, other_fix, bug.reference) is False

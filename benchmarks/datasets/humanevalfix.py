@@ -12,34 +12,22 @@ from .base import Bug, DatasetError
 
 NAME = "humanevalfix"
 HELP = "HumanEvalFix Python (164 bugs): the packaged copy, a local JSONL, or a HF id such as bigcode/humanevalpack"
-HF_CONFIG = "python"
 
 
 def _rows(path: str | None) -> list[dict]:
     from benchmarks.humanevalfix import load_rows
 
-    if path is None:
-        return list(load_rows())
-    local = Path(path).expanduser()
-    if local.exists():
-        if not local.is_file():
-            raise DatasetError(f"--path {path} is a directory: pass a HumanEvalFix JSONL file or a HF id")
-        return list(load_rows(local))
-    if path.count("/") == 1 and not path.startswith((".", "/", "~")):
-        return _hf_rows(path)
-    raise DatasetError(f"--path {path} does not exist: pass a HumanEvalFix JSONL file or a HF id such as bigcode/humanevalpack")
-
-
-def _hf_rows(dataset_id: str) -> list[dict]:
+    local = Path(path).expanduser() if path else None
+    if local is not None and local.is_dir():
+        raise DatasetError(f"--path {path} is a directory: pass a HumanEvalFix JSONL file or a HF id such as bigcode/humanevalpack")
     try:
-        import datasets
+        return load_rows(local if local is not None and local.exists() else path)
+    except FileNotFoundError as exc:
+        raise DatasetError(str(exc)) from exc
     except ImportError as exc:
-        raise DatasetError("loading a HF dataset needs `datasets`: pip install 'patchwarden[ml]'") from exc
-    try:
-        ds = datasets.load_dataset(dataset_id, HF_CONFIG, split="test")
-    except Exception as exc:  # offline, unknown id, missing config: one clean line
-        raise DatasetError(f"cannot load {dataset_id} (config {HF_CONFIG!r}) from the Hugging Face hub: {exc}; pass a local JSONL with --path") from exc
-    return [dict(row) for row in ds]
+        raise DatasetError(f"loading {path} from the Hugging Face hub needs `datasets`: pip install 'patchwarden[ml]'") from exc
+    except Exception as exc:  # offline, unknown id, not JSONL: one clean line
+        raise DatasetError(f"cannot load HumanEvalFix from {path}: {exc}; pass a local JSONL with --path") from exc
 
 
 def issue_text(row: dict) -> str:
@@ -52,13 +40,13 @@ def issue_text(row: dict) -> str:
 
 
 def load(path: str | None) -> Iterator[Bug]:
+    from benchmarks.humanevalfix import reference_function
+
     for row in _rows(path):
         missing = [k for k in ("task_id", "buggy_solution", "entry_point", "test") if k not in row]
         if missing:
             raise DatasetError(f"HumanEvalFix row {row.get('task_id', '?')} lacks {', '.join(missing)}: pass the Python HumanEvalFix file")
-        reference = None
-        if row.get("canonical_solution"):
-            reference = {"functions": {row["entry_point"]: (row.get("prompt") or row.get("declaration", "")) + row["canonical_solution"]}}
+        reference = {"functions": {row["entry_point"]: reference_function(row)}} if row.get("canonical_solution") else None
         yield Bug(
             id=row["task_id"],
             dataset=NAME,
