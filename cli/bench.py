@@ -69,7 +69,7 @@ def run(
     try:
         with progress or _nothing():
             summary = run_bench(bugs, settings, out, workers=workers, ray=ray, resume=resume,
-                                on_start=progress.start if progress else None, on_result=progress.update if progress else None)
+                                on_start=progress.start if progress else _warn_problems, on_result=progress.update if progress else None)
     except BenchError as exc:
         fail(str(exc))
     if json_out:
@@ -80,6 +80,12 @@ def run(
         f"[green]{summary.plausible} plausible[/], {summary.fixed} equal to the reference, "
         f"{summary.failed} failed ({summary.errors} errors). Results: {out / 'results.jsonl'}; "
         f"report: patchwarden bench report {out}", highlight=False)
+
+
+def _warn_problems(summary) -> None:
+    """Unreadable results lines: reported (with line numbers), their bugs redone."""
+    for problem in summary.problems:
+        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
 
 
 class _nothing:
@@ -108,8 +114,7 @@ class _Progress:
         return self.bar.__exit__(*exc)
 
     def start(self, summary) -> None:
-        for problem in summary.problems:
-            err_console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        _warn_problems(summary)
         self.task = self.bar.add_task(self._text(summary), total=summary.total, completed=summary.skipped)
 
     def update(self, record: dict, summary) -> None:
@@ -135,7 +140,7 @@ def report(
     except ReportError as exc:
         fail(str(exc))
     for problem in result["problems"]:
-        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
     if json_out:
         print_json(result)
         return
