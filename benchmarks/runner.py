@@ -258,11 +258,17 @@ def run_bench(
     started = time.monotonic()
     if todo:
         results = _ray_results(todo, settings, out, workers, ray) if ray else _pool_results(todo, settings, out, workers)
-        for record in results:
-            store.append(record)
-            summary.add(record)
-            if on_result:
-                on_result(record, summary)
+        try:
+            for record in results:
+                store.append(record)
+                summary.add(record)
+                if on_result:
+                    on_result(record, summary)
+        except (KeyboardInterrupt, BenchError):
+            raise
+        except Exception as exc:  # a worker process or Ray task died (OOM killer, lost node)
+            raise BenchError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
+                             f"in {store.path}: continue with --resume") from exc
     summary.wall_time = round(time.monotonic() - started, 3)
     _record_session(out, summary.wall_time, workers, ray, summary.ran)
     if not settings.keep_work:
