@@ -36,11 +36,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="workers of the parallel run (compared with 1)")
     ap.add_argument("--engine", default="template")
     ap.add_argument("--sandbox", default="local")
+    ap.add_argument("--time-budget", default="300", help="seconds of validation per bug (bench run --time-budget)")
+    ap.add_argument("--bug-timeout", default=None, help="wall-clock cap per bug (bench run --bug-timeout)")
     ap.add_argument("--runs", type=Path, default=None, help="where the two run directories go (default: a temp dir)")
     ap.add_argument("--report", type=Path, default=None, help="write the comparison report (md, html, PNGs) here")
     args = ap.parse_args()
 
-    extra = ["--engine", args.engine, "--sandbox", args.sandbox]
+    extra = ["--engine", args.engine, "--sandbox", args.sandbox, "--time-budget", args.time_budget]
+    if args.bug_timeout:
+        extra += ["--bug-timeout", args.bug_timeout]
     if args.path:
         extra += ["--path", args.path]
     if args.limit:

@@ -34,6 +34,41 @@ class BenchError(Exception):
     """Bad input or an unusable output directory; the message names the fix."""
 
 
+class BugTimeout(Exception):
+    """A bug's repair ran past its wall-clock cap (a hang the repair's own timeouts missed)."""
+
+
+class _bug_alarm:
+    """Raise BugTimeout in this (main) thread after `seconds`: a blocked read or wait is
+    interrupted, and the repair's `with` blocks close its sandboxes on the way out."""
+
+    def __init__(self, seconds: float):
+        import threading
+
+        self.seconds = seconds
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def _fire(self, signum, frame):
+        raise BugTimeout(f"the bug took longer than {self.seconds:.0f}s (raise it with --bug-timeout)")
+
+    def __enter__(self):
+        import signal
+
+        if self.active:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            # Fires again every 10 s should some `except Exception` in the repair swallow it.
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 10.0)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
 @dataclass
 class BenchSettings:
     dataset: str
@@ -49,6 +84,11 @@ class BenchSettings:
     time_budget: float = 300.0
     bounce: bool = True
     keep_work: bool = False  # keep each bug's materialised repository
+    bug_timeout: float | None = None  # wall-clock cap per bug; None: 2 x time_budget + 300 s
+
+    @property
+    def bug_deadline(self) -> float:
+        return self.bug_timeout or 2 * self.time_budget + 300
 
     @property
     def model_name(self) -> str:
@@ -87,10 +127,11 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
         "model": settings.model_name,
     }
     try:
-        repo, test_cmd = get_dataset(bug.dataset).materialise(bug, work)
-        from repair.pipeline import run_repair
+        with _bug_alarm(settings.bug_deadline):
+            repo, test_cmd = get_dataset(bug.dataset).materialise(bug, work)
+            from repair.pipeline import run_repair
 
-        outcome = run_repair(_repair_config(bug, settings, Path(repo), test_cmd, run_dir))
+            outcome = run_repair(_repair_config(bug, settings, Path(repo), test_cmd, run_dir))
         record.update(
             status=outcome.status, plausible=outcome.status == "plausible", patch=outcome.patch, message=outcome.message,
             repair_time=outcome.wall_time, candidates_generated=outcome.candidates_generated,
@@ -100,6 +141,7 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
         if bug.reference is not None:
             record["fixed_equal_reference"] = bool(record["plausible"]) and bool(fixed_equal_reference(Path(repo), outcome.patch, bug.reference))
     except Exception as exc:  # a bug that cannot be set up or repaired is a result, not a crash
+        record["status"] = "timeout" if isinstance(exc, BugTimeout) else "error"
         record["message"] = f"{type(exc).__name__}: {exc}"
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "bench-error.txt").write_text(traceback.format_exc())

@@ -43,6 +43,7 @@ def run(
     max_candidates: int = typer.Option(300, "--max-candidates", help="Candidates per bug at most."),
     time_budget: float = typer.Option(300.0, "--time-budget", help="Seconds of candidate validation per bug at most."),
     bounce: bool = typer.Option(True, "--bounce/--no-bounce", help="Let the bouncers abstain on vague issues or weak patches."),
+    bug_timeout: Optional[float] = typer.Option(None, "--bug-timeout", help="Wall-clock cap per bug in seconds (default: 2 x --time-budget + 300); past it the bug is recorded as `timeout`."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep each bug's materialised repository under OUT/work/."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
 ):
@@ -64,7 +65,8 @@ def run(
         fail(f"dataset {dataset} at {path or 'its default location'} holds no bugs")
     settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
                              patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
-                             max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work)
+                             max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
+                             bug_timeout=bug_timeout)
     progress = None if json_out else _Progress()
     try:
         with progress or _nothing():

@@ -170,3 +170,13 @@ def test_report_over_two_runs(serial, tmp_path):
 def test_report_of_a_directory_without_results_is_a_clean_error(tmp_path):
     proc = bench("report", str(tmp_path))
     assert proc.returncode == 2 and "holds no results.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bug_past_its_wall_clock_cap_is_recorded_as_timeout_and_the_run_goes_on(tmp_path):
+    path = make_jsonl_dataset(tmp_path / "bugs", ["add"])
+    out = tmp_path / "out"
+    proc = run_bench(path, out, "--bug-timeout", "1")  # less than the baseline test run takes
+    [record] = read_results(out / "results.jsonl").records
+    assert record["status"] == "timeout" and "--bug-timeout" in record["message"] and not record["plausible"]
+    assert json.loads(proc.stdout)["failed"] == 1
+    assert (out / "runs" / "add" / "bench-error.txt").is_file()
