@@ -1,11 +1,150 @@
-"""`patchwarden bench` (issue #8)."""
+"""`patchwarden bench`: run repair over bug datasets (process pool or Ray) and build reports."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
 import typer
 
-from cli.common import not_built
+from cli.common import console, err_console, fail, print_json
 
-app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
+app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (optionally with Ray) and build reports.")
 
 
-@app.callback()
-def _placeholder(ctx: typer.Context):
-    not_built("bench", "issue #8")
+@app.command("list")
+def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the datasets as JSON.")):
+    """List the datasets `bench run` accepts."""
+    from benchmarks.datasets import available, get_dataset
+
+    rows = {name: get_dataset(name).HELP for name in available()}
+    if json_out:
+        print_json(rows)
+        return
+    for name, text in rows.items():
+        console.print(f"[bold]{name}[/]  {text}", highlight=False)
+
+
+@app.command("run")
+def run(
+    dataset: str = typer.Argument(..., help="Dataset name: humanevalfix, bugsinpy, jsonl (see `bench list`)."),
+    path: Optional[str] = typer.Option(None, "--path", help="Dataset location: a file, a folder or a HF id (humanevalfix: default is the packaged copy)."),
+    engine: str = typer.Option("template", "--engine", help="Repair engine: template, srepair, policy or all."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model for model engines (both SRepair roles unless set apart)."),
+    suggest_model: Optional[str] = typer.Option(None, "--suggest-model", help="SRepair's suggestion model."),
+    patch_model: Optional[str] = typer.Option(None, "--patch-model", help="SRepair's patch model."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
+    out: Path = typer.Option(..., "--out", help="Output directory: results.jsonl, runs/<bug>/, bench.json."),
+    workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or Ray CPUs with --ray auto)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks: `auto` starts a local Ray, or a cluster ADDRESS."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N bugs of the dataset."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a run in --out: skip bugs already recorded."),
+    sandbox: str = typer.Option("auto", "--sandbox", help="Sandbox for tests: auto, local or docker."),
+    repair_workers: int = typer.Option(1, "--repair-workers", help="Validation workers inside each bug's repair."),
+    max_candidates: int = typer.Option(300, "--max-candidates", help="Candidates per bug at most."),
+    time_budget: float = typer.Option(300.0, "--time-budget", help="Seconds of candidate validation per bug at most."),
+    bounce: bool = typer.Option(True, "--bounce/--no-bounce", help="Let the bouncers abstain on vague issues or weak patches."),
+    bug_timeout: Optional[float] = typer.Option(None, "--bug-timeout", help="Wall-clock cap per bug in seconds (default: 2 x --time-budget + 300); past it the bug is recorded as `timeout`."),
+    keep_work: bool = typer.Option(False, "--keep-work", help="Keep each bug's materialised repository under OUT/work/."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
+):
+    """Repair every bug of DATASET; results go to OUT/results.jsonl as bugs finish."""
+    from benchmarks.datasets import DatasetError, load_bugs
+    from benchmarks.runner import BenchError, BenchSettings, run_bench
+
+    if limit is not None and limit < 1:
+        fail("--limit must be at least 1")
+    if workers < 1 or repair_workers < 1:
+        fail("--workers and --repair-workers must be at least 1")
+    if sandbox not in ("auto", "local", "docker"):
+        fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
+    try:
+        bugs = load_bugs(dataset, path, limit)
+    except DatasetError as exc:
+        fail(str(exc))
+    if not bugs:
+        fail(f"dataset {dataset} at {path or 'its default location'} holds no bugs")
+    settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
+                             patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
+                             max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
+                             bug_timeout=bug_timeout)
+    progress = None if json_out else _Progress()
+    try:
+        with progress or _nothing():
+            summary = run_bench(bugs, settings, out, workers=workers, ray=ray, resume=resume,
+                                on_start=progress.start if progress else _warn_problems, on_result=progress.update if progress else None)
+    except BenchError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(summary.to_dict() | {"out": str(out)})
+        return
+    console.print(
+        f"{summary.ran} bugs repaired in {summary.wall_time:.1f}s ({summary.skipped} already done): "
+        f"[green]{summary.plausible} plausible[/], {summary.fixed} equal to the reference, "
+        f"{summary.failed} failed ({summary.errors} errors). Results: {out / 'results.jsonl'}; "
+        f"report: patchwarden bench report {out}", highlight=False)
+
+
+def _warn_problems(summary) -> None:
+    """Unreadable results lines: reported (with line numbers), their bugs redone."""
+    for problem in summary.problems:
+        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Progress:
+    """A rich progress bar with plausible / fixed / failed counts."""
+
+    def __init__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                            TimeElapsedColumn(), console=err_console, transient=False)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def start(self, summary) -> None:
+        _warn_problems(summary)
+        self.task = self.bar.add_task(self._text(summary), total=summary.total, completed=summary.skipped)
+
+    def update(self, record: dict, summary) -> None:
+        self.bar.update(self.task, advance=1, description=self._text(summary))
+
+    @staticmethod
+    def _text(s) -> str:
+        return f"[green]plausible {s.plausible}[/] · fixed=ref {s.fixed} · [red]failed {s.failed}[/]" + (f" ({s.errors} errors)" if s.errors else "")
+
+
+@app.command("report")
+def report(
+    dirs: List[Path] = typer.Argument(..., help="One or more `bench run` output directories (several: compared side by side)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report directory (default: DIR/report for one run, ./bench-report for several)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
+):
+    """Markdown + HTML report, PNG plots and SWE-bench predictions for bench runs."""
+    from benchmarks.report import ReportError, build_report
+
+    out = out or (dirs[0] / "report" if len(dirs) == 1 else Path("bench-report"))
+    try:
+        result = build_report(dirs, out)
+    except ReportError as exc:
+        fail(str(exc))
+    for problem in result["problems"]:
+        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"report: {result['markdown']} and {result['html']}; plots: {', '.join(Path(p).name for p in result['plots'])}; "
+                  f"predictions: {', '.join(result['predictions'])}", highlight=False)

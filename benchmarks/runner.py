@@ -1,0 +1,318 @@
+"""Run `run_repair` over a dataset's bugs: in parallel processes or as Ray tasks, crash-safe.
+
+Layout of an output directory:
+    bench.json      what was run (dataset, engine, model, ...); `--resume` checks it
+    results.jsonl   one record per finished bug, appended as bugs finish (see results.py)
+    runs/<id>/      each bug's repair run directory (baseline, candidates, validations, patch)
+    work/<id>/      a bug's materialised repository while it is being repaired
+
+Only the driver writes results.jsonl, so workers never race on it. A bug killed in flight
+has no record; `--resume` reruns it from scratch (its partial run and work dirs are cleared).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from benchmarks.datasets import Bug, get_dataset
+from benchmarks.results import ResultStore
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds benchmarks/, repair/, ...
+RESULTS = "results.jsonl"
+SETTINGS = "bench.json"
+# Settings that change what a result means: --resume refuses to mix them.
+SETTINGS_THAT_MATTER = ("dataset", "path", "engine", "model", "suggest_model", "patch_model", "max_candidates", "time_budget")
+
+
+class BenchError(Exception):
+    """Bad input or an unusable output directory; the message names the fix."""
+
+
+class BugTimeout(Exception):
+    """A bug's repair ran past its wall-clock cap (a hang the repair's own timeouts missed)."""
+
+
+class _bug_alarm:
+    """Raise BugTimeout in this (main) thread after `seconds`: a blocked read or wait is
+    interrupted, and the repair's `with` blocks close its sandboxes on the way out."""
+
+    def __init__(self, seconds: float):
+        import threading
+
+        self.seconds = seconds
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def _fire(self, signum, frame):
+        raise BugTimeout(f"the bug took longer than {self.seconds:.0f}s (raise it with --bug-timeout)")
+
+    def __enter__(self):
+        import signal
+
+        if self.active:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            # Fires again every 10 s should some `except Exception` in the repair swallow it.
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 10.0)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+@dataclass
+class BenchSettings:
+    dataset: str
+    path: str | None = None
+    engine: str = "template"
+    model: str | None = None
+    suggest_model: str | None = None
+    patch_model: str | None = None
+    api_base: str | None = None
+    sandbox: str = "auto"
+    repair_workers: int = 1  # validation workers inside each repair
+    max_candidates: int = 300
+    time_budget: float = 300.0
+    bounce: bool = True
+    keep_work: bool = False  # keep each bug's materialised repository
+    bug_timeout: float | None = None  # wall-clock cap per bug; None: 2 x time_budget + 300 s
+
+    @property
+    def bug_deadline(self) -> float:
+        return self.bug_timeout or 2 * self.time_budget + 300
+
+    @property
+    def model_name(self) -> str:
+        """The `model_name_or_path` of SWE-bench predictions."""
+        models = [m for m in (self.model, self.suggest_model, self.patch_model) if m]
+        return "patchwarden-" + self.engine + ("-" + "+".join(dict.fromkeys(models)) if models else "")
+
+
+def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str, run_dir: Path):
+    from repair.config import RepairConfig
+
+    return RepairConfig(
+        repo=repo, test_cmd=test_cmd, issue=bug.issue, engine=settings.engine, sandbox=settings.sandbox,
+        workers=settings.repair_workers, max_candidates=settings.max_candidates, time_budget=settings.time_budget,
+        out=run_dir, model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model,
+        api_base=settings.api_base, bounce=settings.bounce, model_name=settings.model_name, progress=False,
+    )
+
+
+def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
+    """Repair one bug and return its result record. Runs in a worker process or a Ray task;
+    never raises for a bug's own failure (that is an `error` record)."""
+    from benchmarks.reference import fixed_equal_reference
+
+    bug, settings, out_dir = Bug.from_dict(bug_dict), BenchSettings(**settings_dict), Path(out)
+    run_dir, work = out_dir / "runs" / bug.slug, out_dir / "work" / bug.slug
+    for stale in (run_dir, work):  # left by a run killed while this bug was in flight
+        shutil.rmtree(stale, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.monotonic()
+    record = {
+        "id": bug.id, "dataset": bug.dataset, "bug_type": bug.bug_type, "status": "error", "plausible": False,
+        "fixed_equal_reference": None, "has_reference": bug.reference is not None, "patch": "", "message": "",
+        "wall_time": 0.0, "repair_time": 0.0, "candidates_generated": 0, "candidates_validated": 0,
+        "calls": 0, "tokens": 0, "cost": 0.0, "run_dir": f"runs/{bug.slug}", "engine": settings.engine,
+        "model": settings.model_name,
+    }
+    try:
+        with _bug_alarm(settings.bug_deadline):
+            repo, test_cmd = get_dataset(bug.dataset).materialise(bug, work)
+            from repair.pipeline import run_repair
+
+            outcome = run_repair(_repair_config(bug, settings, Path(repo), test_cmd, run_dir))
+        record.update(
+            status=outcome.status, plausible=outcome.status == "plausible", patch=outcome.patch, message=outcome.message,
+            repair_time=outcome.wall_time, candidates_generated=outcome.candidates_generated,
+            candidates_validated=outcome.candidates_validated, calls=outcome.calls, tokens=outcome.tokens,
+            cost=outcome.cost, candidate_id=outcome.candidate_id,
+        )
+        if bug.reference is not None:
+            record["fixed_equal_reference"] = bool(record["plausible"]) and bool(fixed_equal_reference(Path(repo), outcome.patch, bug.reference))
+    except Exception as exc:  # a bug that cannot be set up or repaired is a result, not a crash
+        record["status"] = "timeout" if isinstance(exc, BugTimeout) else "error"
+        record["message"] = f"{type(exc).__name__}: {exc}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "bench-error.txt").write_text(traceback.format_exc())
+    finally:
+        if not settings.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    record["wall_time"] = round(time.monotonic() - started, 3)
+    return record
+
+
+@dataclass
+class BenchSummary:
+    total: int = 0  # bugs selected
+    skipped: int = 0  # already recorded (resume)
+    ran: int = 0
+    plausible: int = 0
+    fixed: int = 0  # equal to the reference
+    failed: int = 0  # no plausible patch, abstained or error
+    errors: int = 0
+    wall_time: float = 0.0
+    problems: list[str] = field(default_factory=list)  # unreadable results lines
+
+    def add(self, record: dict) -> None:
+        self.ran += 1
+        self.plausible += bool(record.get("plausible"))
+        self.fixed += bool(record.get("fixed_equal_reference"))
+        self.failed += not record.get("plausible")
+        self.errors += record.get("status") == "error"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _write_settings(out: Path, settings: BenchSettings, resume: bool) -> None:
+    import json
+
+    path = out / SETTINGS
+    current = asdict(settings)
+    if resume and path.exists():
+        old = json.loads(path.read_text())
+        for key in SETTINGS_THAT_MATTER:
+            if old.get("settings", {}).get(key) != current.get(key):
+                raise BenchError(f"--resume: {key} was {old['settings'].get(key)!r} in {out}, now {current.get(key)!r}; use the same options or another --out")
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"settings": current, "model_name": settings.model_name, "started": datetime.now(timezone.utc).isoformat()}, indent=2))
+    os.replace(tmp, path)
+
+
+def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ran: int) -> None:
+    """Add this invocation's wall time to bench.json (a resumed run adds up its sessions)."""
+    import json
+
+    path = out / SETTINGS
+    meta = json.loads(path.read_text())
+    meta["elapsed"] = round(meta.get("elapsed", 0.0) + seconds, 3)
+    meta.setdefault("sessions", []).append({"workers": workers, "ray": ray, "bugs": ran, "wall_time": round(seconds, 3)})
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, path)
+
+
+def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[ResultStore, set[str], list[str]]:
+    """Check the output directory; return the store, the ids already done and any problems."""
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"--out {out} is a file: pass a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(out / RESULTS)
+    loaded = store.load(warn=False)
+    if not resume and (loaded.records or loaded.problems):
+        raise BenchError(f"{out} already holds results; pass --resume to continue that run or choose another --out")
+    _write_settings(out, settings, resume)
+    store.repair_tail()
+    return store, {r["id"] for r in loaded.records}, loaded.problems
+
+
+def _die_with_driver() -> None:
+    """Pool initializer: a worker whose driver is killed (kill -9) dies too, instead of writing
+    into a run directory that `--resume` is about to redo."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # not Linux: orphans finish their bug and exit
+        pass
+
+
+def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int):
+    """Yield records as bugs finish, from a pool of spawned processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    args = asdict(settings), str(out)
+    # spawn: the driver runs a progress thread, and forking a threaded process can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_driver) as pool:
+        futures = [pool.submit(run_one, bug.to_dict(), *args) for bug in bugs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int, address: str):
+    """Yield records as bugs finish, from Ray tasks (a fresh local Ray for `auto`)."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise BenchError("--ray needs Ray: pip install 'patchwarden[ray]'") from exc
+    import logging
+
+    pythonpath = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                   runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+    try:
+        if address == "auto":
+            ray.init(address="local", num_cpus=workers, object_store_memory=100 * 1024 * 1024, **options)
+        else:
+            ray.init(address=address, **options)
+    except Exception as exc:
+        raise BenchError(f"cannot start or reach Ray at {address!r}: {exc}; pass --ray auto for a local one or a reachable ADDRESS") from exc
+    try:
+        task = ray.remote(num_cpus=settings.repair_workers)(run_one)
+        args = asdict(settings), str(out)
+        pending = [task.remote(bug.to_dict(), *args) for bug in bugs]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+    finally:
+        ray.shutdown()
+
+
+def run_bench(
+    bugs: list[Bug],
+    settings: BenchSettings,
+    out: Path,
+    workers: int = 1,
+    ray: str | None = None,
+    resume: bool = False,
+    on_start: Callable[[BenchSummary], None] | None = None,
+    on_result: Callable[[dict, BenchSummary], None] | None = None,
+) -> BenchSummary:
+    """Repair every bug not yet recorded in `out`, appending each result as it finishes."""
+    if workers < 1:
+        raise BenchError("--workers must be at least 1")
+    out = Path(out).resolve()
+    store, done, problems = prepare_out(out, settings, resume)
+    summary = BenchSummary(total=len(bugs), problems=problems)
+    todo = [b for b in bugs if b.id not in done]
+    summary.skipped = len(bugs) - len(todo)
+    if on_start:
+        on_start(summary)
+    started = time.monotonic()
+    if todo:
+        results = _ray_results(todo, settings, out, workers, ray) if ray else _pool_results(todo, settings, out, workers)
+        try:
+            for record in results:
+                store.append(record)
+                summary.add(record)
+                if on_result:
+                    on_result(record, summary)
+        except (KeyboardInterrupt, BenchError):
+            raise
+        except Exception as exc:  # a worker process or Ray task died (OOM killer, lost node)
+            raise BenchError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
+                             f"in {store.path}: continue with --resume") from exc
+    summary.wall_time = round(time.monotonic() - started, 3)
+    _record_session(out, summary.wall_time, workers, ray, summary.ran)
+    if not settings.keep_work:
+        shutil.rmtree(out / "work", ignore_errors=True)
+    return summary
