@@ -4,6 +4,9 @@ Heavy libraries (torch, transformers, trl, datasets) are imported inside the com
 """
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import typer
 
 from cli.common import console, err_console, fail, print_json
@@ -94,7 +97,8 @@ def grpo_cmd(
     req = TrainRequest(model=model, data=data, out=out, num_generations=num_generations, max_steps=max_steps,
                        use_vllm=use_vllm, vllm_mode=vllm_mode, resume=resume, config_file=config, workers=workers)
     try:
-        summary = train_grpo(req)
+        with contextlib.redirect_stdout(sys.stderr):  # library logs must not mix with --json output
+            summary = train_grpo(req)
     except (TrainError, DatasetError) as exc:
         fail(str(exc))
     if json_out:
@@ -141,7 +145,7 @@ def eval_cmd(
         policy = load_policy(model)
     except PolicyLoadError as exc:
         fail(str(exc))
-    with TestRunner(workers=workers) as runner, _progress() as bar:
+    with TestRunner(workers=workers) as runner, _progress() as bar, contextlib.redirect_stdout(sys.stderr):
         task = bar.add_task("sampling answers", total=len(rows))
         report = evaluate_policy(policy, rows, runner, samples=samples, temperature=temperature, max_tokens=max_tokens,
                                  progress=lambda n: bar.advance(task, n))
