@@ -15,6 +15,9 @@ class RepairConfig:
     image: str | None = None
     workers: int = 1
     max_candidates: int = 300
+    max_plausible: int = 1  # stop after this many plausible patches
+    test_timeout: float = 600.0  # seconds for the baseline test run
+    memory_mb: int = 2048  # sandbox memory limit
     time_budget: float = 300.0  # seconds for candidate validation
     out: Path | None = None  # run directory; default: a fresh one under ./runs/
     resume: bool = False

@@ -1,0 +1,319 @@
+"""`run_repair`: baseline tests -> localization -> candidates -> validation -> patch.
+
+Every stage writes its artifact into the run directory:
+    config.json, baseline.json, localization.json, candidates.jsonl, validations.jsonl,
+    result.json, patch.diff
+so a killed run continues with `resume=True` without redoing finished validations.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sandboxes import Limits, SandboxError, SandboxSpec, open_spec, resolve_backend
+
+from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
+from .config import RepairConfig, RepairOutcome
+from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
+from .emit import GitProblem, append_prediction, apply_to_tree, create_branch, ensure_clean, unified_diff
+from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
+from .localize import localize
+from .pytest_cmd import split_cmd
+from .testrun import TestCommandProblem, TestRun, run_tests
+
+DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
+ENGINES = ("template", "srepair", "policy", "all")
+
+
+class RepairInputError(Exception):
+    """Bad input: the message names the problem and the fix (CLI: exit 2)."""
+
+
+# -- run directory --------------------------------------------------------------------------
+def default_run_dir(repo: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return DEFAULT_RUNS_HOME / f"{repo.resolve().name}-{stamp}"
+
+
+def _config_record(cfg: RepairConfig) -> dict:
+    rec = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    rec["repo"] = str(Path(cfg.repo).resolve())
+    return rec
+
+
+def prepare_run_dir(cfg: RepairConfig) -> Path:
+    run_dir = Path(cfg.out) if cfg.out else default_run_dir(Path(cfg.repo))
+    if cfg.resume:
+        if not (run_dir / "config.json").exists():
+            raise RepairInputError(f"--resume: {run_dir} holds no earlier run; pass the --out of the run to continue")
+        old = read_json(run_dir / "config.json")
+        for key in ("repo", "test_cmd", "engine"):
+            if old.get(key) != _config_record(cfg).get(key):
+                raise RepairInputError(f"--resume: {key} differs from the earlier run in {run_dir} ({old.get(key)!r}); use the same options or a new --out")
+        return run_dir
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RepairInputError(f"run directory {run_dir} is not empty; pass --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", _config_record(cfg))
+    return run_dir
+
+
+def check_inputs(cfg: RepairConfig) -> Path:
+    repo = Path(cfg.repo)
+    if not repo.exists():
+        raise RepairInputError(f"{repo} does not exist; pass the path of the repository to repair")
+    if not repo.is_dir():
+        raise RepairInputError(f"{repo} is not a directory; pass the repository's folder")
+    if not cfg.test_cmd or not cfg.test_cmd.strip():
+        raise RepairInputError('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
+    try:
+        split_cmd(cfg.test_cmd)
+    except ValueError as exc:
+        raise RepairInputError(f"{exc}; quote the test command correctly") from exc
+    if cfg.engine not in ENGINES:
+        raise RepairInputError(f"unknown engine {cfg.engine!r}; choose one of {', '.join(ENGINES)}")
+    if cfg.apply and cfg.branch:
+        raise RepairInputError("--apply and --branch exclude each other; choose one")
+    if cfg.workers < 1:
+        raise RepairInputError("--workers must be at least 1")
+    if bool(cfg.instance_id) != bool(cfg.predictions):
+        raise RepairInputError("--instance-id and --predictions go together; pass both")
+    if not source_files(repo):
+        raise RepairInputError(f"{repo} holds no Python source files outside tests; point at the repository root")
+    return repo.resolve()
+
+
+# -- stages ---------------------------------------------------------------------------------
+def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Path) -> tuple[TestRun, str]:
+    path = run_dir / "baseline.json"
+    if cfg.resume and path.exists():
+        data = read_json(path)
+        return TestRun.from_dict(data["run"]), data["workdir"]
+    try:
+        with open_spec(spec, repo) as sbx:
+            run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout)
+            workdir = sbx.workdir
+    except TestCommandProblem as exc:
+        raise RepairInputError(str(exc)) from exc
+    write_json(path, {"workdir": workdir, "backend": spec.backend, "run": run.to_dict()})
+    return run, workdir
+
+
+def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str, run_dir: Path) -> tuple[list[SuspiciousFunction], list[FunctionInfo]]:
+    functions, problems = repo_functions(repo)
+    if problems:
+        listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
+        raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first — patchwarden repairs behaviour, not syntax")
+    try:
+        ranked = localize(run, functions, workdir, pinned=cfg.functions or None)
+    except ValueError as exc:
+        raise RepairInputError(str(exc)) from exc
+    write_json(run_dir / "localization.json", [
+        {"function": s.function.key, "score": s.score, "evidence": s.evidence, "lines": [s.function.start_line, s.function.end_line]}
+        for s in ranked
+    ])
+    return ranked, functions
+
+
+def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
+    """Source of each failing test function (for model prompts)."""
+    out: dict[str, str] = {}
+    cache: dict[str, list[FunctionInfo]] = {}
+    for result in run.failing:
+        path, _, rest = result.nodeid.partition("::")
+        if not rest or not path.endswith(".py") or not (repo / path).is_file():
+            continue
+        if path not in cache:
+            try:
+                cache[path] = extract_functions((repo / path).read_text(), path)
+            except Exception:
+                cache[path] = []
+        name = rest.split("::")[-1].split("[")[0]
+        qual = ".".join(p.split("[")[0] for p in rest.split("::"))
+        for fn in cache[path]:
+            if fn.qualname == qual or fn.name == name:
+                out[result.nodeid] = fn.source
+                break
+    return out
+
+
+def make_engines(cfg: RepairConfig, run_dir: Path) -> list:
+    """The engines to run, cheapest first."""
+    names = ["template", "srepair"] if cfg.engine == "all" else [cfg.engine]
+    engines = []
+    for name in names:
+        if name == "template":
+            from .engines.template import TemplateEngine
+
+            engines.append(TemplateEngine(max_candidates=cfg.max_candidates, time_budget=cfg.time_budget))
+        elif name == "srepair":
+            from .engines.srepair import build_srepair_engine
+
+            engines.append(build_srepair_engine(cfg, run_dir))
+        elif name == "policy":
+            from .r1.policy_engine import build_policy_engine
+
+            engines.append(build_policy_engine(cfg, run_dir))
+    return engines
+
+
+def _limited(cands: Iterable[Candidate], seen: set[str], limit: int, deadline: float, log: Path, counter: list[int]) -> Iterator[Candidate]:
+    """Deduplicate, count, log and cap a candidate stream."""
+    for cand in cands:
+        if counter[0] >= limit or time.monotonic() > deadline:
+            return
+        if cand.id in seen:
+            continue
+        seen.add(cand.id)
+        counter[0] += 1
+        append_jsonl(log, cand.to_dict())
+        yield cand
+
+
+def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = None) -> RepairOutcome:
+    """Repair one bug. Raises RepairInputError on bad input; returns an outcome otherwise."""
+    started = time.monotonic()
+    repo = check_inputs(cfg)
+    run_dir = prepare_run_dir(cfg)
+    try:
+        backend = resolve_backend(cfg.sandbox, cfg.image)
+    except SandboxError as exc:
+        raise RepairInputError(str(exc)) from exc
+    spec = SandboxSpec(backend, cfg.image, Limits(memory_mb=cfg.memory_mb))
+    outcome = RepairOutcome(status="none", run_dir=run_dir)
+
+    def finish(status: str, message: str) -> RepairOutcome:
+        outcome.status, outcome.message = status, message
+        outcome.wall_time = round(time.monotonic() - started, 3)
+        write_json(run_dir / "result.json", outcome.to_dict())
+        return outcome
+
+    try:
+        run, workdir = baseline_stage(cfg, repo, spec, run_dir)
+    except SandboxError as exc:
+        raise RepairInputError(str(exc)) from exc
+    if not run.failing:
+        return finish("nothing-to-repair", f"all {len(run.results)} tests pass: nothing to repair (write a failing test that shows the bug)")
+    outcome.trigger_tests = [r.nodeid for r in run.failing]
+    ranked, _functions = localization_stage(cfg, repo, run, workdir, run_dir)
+    outcome.top_functions = [s.function.key for s in ranked[:5]]
+    if not ranked:
+        return finish("none", "no function of the repository is implicated by the failing tests (no coverage or traceback evidence)")
+    ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
+
+    gate = _input_gate(cfg, ctx)
+    if gate is not None:
+        outcome.bounce = gate
+        return finish("abstained", f"the issue is too vague to act on: {gate.get('explanation', '')}")
+
+    from .validate import Validator, validate_candidates
+
+    baseline = run.results
+    triggers = outcome.trigger_tests
+    validations_path = run_dir / "validations.jsonl"
+    candidates_path = run_dir / "candidates.jsonl"
+    done = {v["candidate_id"]: v for v in read_jsonl(validations_path)} if cfg.resume else {}
+    known = {c["id"]: Candidate.from_dict(c) for c in read_jsonl(candidates_path)} if cfg.resume else {}
+    plausible: list[str] = [cid for cid, v in done.items() if v.get("status") == "plausible"]
+    deadline = time.monotonic() + cfg.time_budget
+    validate_started = time.monotonic()
+    seen: set[str] = set(known)
+    counter = [len(known)]
+
+    def on_result(res) -> None:
+        rec = res.to_dict()
+        append_jsonl(validations_path, rec)
+        done[rec["candidate_id"]] = rec
+        if rec["status"] == "plausible":
+            plausible.append(rec["candidate_id"])
+        if on_progress:
+            on_progress({"validated": len(done), "plausible": len(plausible), "generated": counter[0]})
+
+    def make_validator():
+        return Validator(repo, cfg.test_cmd, spec, baseline, triggers, timeout=None, baseline_duration=run.duration)
+
+    engines = make_engines(cfg, run_dir)
+    stop = lambda: len(plausible) >= cfg.max_plausible  # noqa: E731
+    try:
+        # Candidates generated before a kill are validated first, then the engines continue.
+        pending = [c for cid, c in known.items() if cid not in done]
+        if pending and not stop():
+            validate_candidates(pending, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+        for engine in engines:
+            if stop() or time.monotonic() > deadline:
+                break
+            stream = _limited(engine.generate(ctx), seen, cfg.max_candidates, deadline, candidates_path, counter)
+            validate_candidates(stream, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+    except SandboxError as exc:
+        raise RepairInputError(str(exc)) from exc
+    finally:
+        _record_usage(outcome, engines)
+    outcome.validate_time = round(time.monotonic() - validate_started, 3)
+    outcome.candidates_generated = counter[0]
+    outcome.candidates_validated = len(done)
+    outcome.plausible_ids = plausible
+    if not plausible:
+        return finish("none", f"no plausible patch among {len(done)} validated candidates")
+
+    all_cands = {c["id"]: c for c in read_jsonl(candidates_path)}
+    best = _best(plausible, all_cands, repo)
+    new_files = patched_files(repo, best)
+    patch = unified_diff(repo, new_files)
+    write_text(run_dir / "patch.diff", patch)
+    outcome.patch, outcome.candidate_id = patch, best.id
+
+    gate = _output_gate(cfg, ctx, best, patch, plausible, done, all_cands)
+    if gate is not None:
+        outcome.bounce = gate
+        if gate.get("bounce"):
+            return finish("abstained", f"the best patch is not trustworthy enough (confidence {gate.get('confidence', 0):.2f} < {cfg.bounce_threshold}): {gate.get('explanation', '')}; the patch is kept in {run_dir / 'patch.diff'}")
+
+    message = f"plausible patch {best.id}: {best.description}"
+    try:
+        if cfg.apply:
+            ensure_clean(repo)
+            apply_to_tree(repo, new_files)
+            message += f"; applied to {repo}"
+        elif cfg.branch:
+            sha = create_branch(repo, cfg.branch, new_files, f"patchwarden: {best.description}")
+            message += f"; committed on branch {cfg.branch} ({sha[:10]})"
+    except GitProblem as exc:
+        outcome.message = str(exc)
+        finish("plausible", message)
+        raise RepairInputError(f"{exc} (the patch is in {run_dir / 'patch.diff'})") from exc
+    if cfg.predictions:
+        append_prediction(Path(cfg.predictions), cfg.instance_id, cfg.model_name, patch)
+    return finish("plausible", message)
+
+
+def _best(plausible: list[str], cands: dict[str, dict], repo: Path) -> Candidate:
+    """Prefer the smallest change, then the engine's own order (prior)."""
+    def size(cid: str) -> tuple:
+        c = Candidate.from_dict(cands[cid])
+        return (len(c.edits), len(unified_diff(repo, patched_files(repo, c)).splitlines()), -c.prior)
+    return Candidate.from_dict(cands[min(plausible, key=size)])
+
+
+def _record_usage(outcome: RepairOutcome, engines: list) -> None:
+    for engine in engines:
+        usage = getattr(engine, "usage", None)
+        if callable(usage):
+            usage = usage()
+        if isinstance(usage, dict):
+            outcome.calls += int(usage.get("calls", 0))
+            outcome.tokens += int(usage.get("tokens", 0))
+            outcome.cost += float(usage.get("cost", 0.0))
+        outcome.rejected += int(getattr(engine, "rejected", 0) or 0)
+
+
+def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
+    """Hook for the input bouncer (issue #5); None = go on."""
+    return None
+
+
+def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict | None:
+    """Hook for the output bouncer (issue #5); None = no judgement."""
+    return None

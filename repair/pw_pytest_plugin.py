@@ -1,0 +1,52 @@
+"""A pytest plugin (stdlib + coverage only) loaded inside the sandbox for the baseline run.
+
+It records which lines each test executes (a coverage context per test node id) and
+writes them as portable JSON: {"files": {relpath: {line: [nodeid, ...]}}}. JSON instead
+of coverage's own database, so the coverage version inside the sandbox does not matter.
+Enabled by PW_COVERAGE_OUT=<path>; without it the plugin does nothing.
+"""
+import json
+import os
+
+_cov = None
+_root = None
+
+
+def pytest_configure(config):
+    global _cov, _root
+    out = os.environ.get("PW_COVERAGE_OUT")
+    if not out or _cov is not None:
+        return
+    try:
+        import coverage
+    except ImportError:
+        return
+    _root = os.getcwd()
+    _cov = coverage.Coverage(data_file=None, source=[_root], config_file=False)
+    _cov.start()
+
+
+def pytest_runtest_setup(item):
+    if _cov is not None:
+        _cov.switch_context(item.nodeid)
+
+
+def pytest_unconfigure(config):
+    global _cov
+    if _cov is None:
+        return
+    cov, _cov = _cov, None
+    cov.stop()
+    data = cov.get_data()
+    files = {}
+    for path in data.measured_files():
+        rel = os.path.relpath(path, _root)
+        if rel.startswith(".."):
+            continue
+        by_line = data.contexts_by_lineno(path)
+        kept = {str(line): [c for c in ctxs if c] for line, ctxs in by_line.items()}
+        files[rel.replace(os.sep, "/")] = {k: v for k, v in kept.items() if v}
+    tmp = os.environ["PW_COVERAGE_OUT"] + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"files": files}, fh)
+    os.replace(tmp, os.environ["PW_COVERAGE_OUT"])

@@ -1,0 +1,132 @@
+"""Run a user's test command once in a sandbox and get a status per test.
+
+For pytest commands we add `--junitxml` (parsed without relying on pytest's console
+format), `--tb=native` (standard Python tracebacks, easy to read frames from) and a tiny
+plugin that records per-test line coverage for spectrum-based localization.
+Other commands give one pseudo-test whose status is the exit code.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sandboxes import Sandbox
+
+from .core import TestResult
+from .junit import merge_by_nodeid, parse_junit
+from .pytest_cmd import pytest_args
+
+PW_DIR = ".patchwarden"
+PLUGIN_FILE = Path(__file__).with_name("pw_pytest_plugin.py")
+FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>[^\s]+)')
+
+
+class TestCommandProblem(Exception):
+    """The test command could not run the tests at all (bad command, missing pytest, ...)."""
+
+
+@dataclass
+class TestRun:
+    results: dict[str, TestResult]
+    returncode: int
+    duration: float
+    output_tail: str = ""
+    junit: bool = False
+    coverage: dict[str, dict[int, list[str]]] | None = None  # file -> line -> test node ids
+
+    @property
+    def failing(self) -> list[TestResult]:
+        return [r for r in self.results.values() if r.bad]
+
+    @property
+    def passing(self) -> list[str]:
+        return [k for k, r in self.results.items() if r.status == "passed"]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["results"] = {k: asdict(v) for k, v in self.results.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TestRun":
+        d = dict(d)
+        d["results"] = {k: TestResult(**v) for k, v in d["results"].items()}
+        if d.get("coverage") is not None:
+            d["coverage"] = {f: {int(line): t for line, t in lines.items()} for f, lines in d["coverage"].items()}
+        return cls(**d)
+
+
+def instrumented_command(test_cmd: str, workdir: str) -> tuple[str, dict[str, str]]:
+    """The command and environment for a baseline pytest run with JUnit XML and coverage."""
+    pw = f"{workdir}/{PW_DIR}"
+    extra = ["-p", "pw_pytest_plugin", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
+             f"--junitxml={pw}/junit.xml", "--tb=native"]
+    env = {"PYTHONPATH": pw, "PW_COVERAGE_OUT": f"{pw}/coverage.json"}
+    return test_cmd + " " + " ".join(shlex.quote(a) for a in extra), env
+
+
+def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_coverage: bool = True) -> TestRun:
+    """Run the test command once; raise TestCommandProblem when no test could run."""
+    if pytest_args(test_cmd) is None:
+        return _run_plain(sandbox, test_cmd, timeout)
+    sandbox.put_files({f"{PW_DIR}/pw_pytest_plugin.py": PLUGIN_FILE.read_text()})
+    cmd, env = instrumented_command(test_cmd, sandbox.workdir)
+    if not with_coverage:
+        env.pop("PW_COVERAGE_OUT")
+    res = sandbox.run(cmd, timeout=timeout, env=env)
+    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    if res.timed_out:
+        raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
+    try:
+        xml = sandbox.read_file(f"{PW_DIR}/junit.xml")
+    except Exception:  # missing file; backends raise their own error types
+        xml = None
+    if xml is None or res.returncode in (126, 127):
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+    results = merge_by_nodeid(parse_junit(xml))
+    if not results and res.returncode not in (0, 5):
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+    coverage = None
+    if with_coverage:
+        try:
+            raw = json.loads(sandbox.read_file(f"{PW_DIR}/coverage.json"))
+            coverage = {f: {int(line): ids for line, ids in lines.items()} for f, lines in raw["files"].items()}
+        except Exception:
+            coverage = None  # coverage.py missing in the sandbox: localization uses tracebacks only
+    return TestRun(results, res.returncode, res.duration, tail, True, coverage)
+
+
+def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
+    res = sandbox.run(test_cmd, timeout=timeout)
+    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    if res.timed_out:
+        raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
+    if res.returncode in (126, 127):
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+    status = "passed" if res.returncode == 0 else "failed"
+    result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
+    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None)
+
+
+def _cannot_start(test_cmd: str, code: int, tail: str) -> str:
+    last = [line for line in tail.splitlines() if line.strip()][-1:] or ["(no output)"]
+    return f"the test command `{test_cmd}` could not run the tests (exit {code}): {last[0].strip()[:300]}; check --test-cmd"
+
+
+def traceback_frames(text: str, workdir: str) -> list[tuple[str, int, str]]:
+    """(repo-relative path, line, function) of each frame inside the work dir, outermost first."""
+    frames = []
+    root = workdir.rstrip("/") + "/"
+    for m in FRAME_RE.finditer(text):
+        path = m.group("file")
+        if path.startswith(root):
+            rel = path[len(root):]
+        elif not path.startswith("/") and not path.startswith("<"):
+            rel = path  # already relative (pytest rootdir-relative)
+        else:
+            continue
+        frames.append((rel, int(m.group("line")), m.group("func")))
+    return frames
