@@ -1,11 +1,139 @@
-"""`patchwarden sandbox` (issue #2)."""
+"""`patchwarden sandbox`: run a command in a sandbox, build the Docker image, check backends, prune."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
 import typer
 
-from cli.common import not_built
+from cli.common import console, fail, print_json
 
-app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
+app = typer.Typer(no_args_is_help=True, help="Run commands in local or Docker sandboxes; build the image; check backends.")
 
 
-@app.callback()
-def _placeholder(ctx: typer.Context):
-    not_built("sandbox", "issue #2")
+@app.command("run", context_settings={"allow_interspersed_args": False})
+def run(
+    cmd: List[str] = typer.Argument(None, help="The command and its arguments, after `--`.", show_default=False),
+    backend: str = typer.Option("auto", "--backend", "-b", help="local, docker, or auto (docker when its daemon and image are ready)."),
+    image: Optional[str] = typer.Option(None, "--image", help="Docker image (default patchwarden/sandbox:py3)."),
+    timeout: float = typer.Option(300.0, "--timeout", "-t", min=0.1, help="Seconds before the command and its children are killed (exit 124)."),
+    memory: Optional[int] = typer.Option(None, "--memory", "-m", min=16, help="Memory limit in MB (default 2048)."),
+    workdir: Path = typer.Option(Path("."), "--workdir", "-w", help="Directory whose COPY the command runs in; the original is never written."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON result record instead of the command's output."),
+):
+    """Run CMD over a copy of --workdir; print its output and exit with its exit code."""
+    from sandboxes import BACKENDS, DEFAULT_IMAGE, Limits, SandboxError, open_sandbox, resolve_backend
+
+    if not cmd:
+        fail("no command given: put it after `--`, e.g. patchwarden sandbox run -- python3 -m pytest -q")
+    if backend not in BACKENDS:
+        fail(f"unknown backend {backend!r}: choose one of local, docker, auto")
+    if not workdir.is_dir():
+        fail(f"work dir {workdir} does not exist or is not a directory: pass an existing directory with --workdir")
+    image_name = image or DEFAULT_IMAGE
+    try:
+        chosen = _choose_backend(backend, image, image_name, resolve_backend)
+        limits = Limits() if memory is None else Limits(memory_mb=memory)
+        with open_sandbox(chosen, workdir, image=image_name, limits=limits) as sbx:
+            result = sbx.run(list(cmd), timeout=timeout)
+    except SandboxError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"backend": chosen, "command": list(cmd), **result.to_dict()})
+    else:
+        sys.stdout.write(result.stdout)
+        sys.stdout.flush()
+        sys.stderr.write(result.stderr)
+        if result.timed_out:
+            sys.stderr.write(f"patchwarden: command timed out after {timeout:g}s and was killed\n")
+        sys.stderr.flush()
+    code = result.returncode
+    raise typer.Exit(128 - code if code < 0 else min(code, 255))  # killed by signal N -> 128+N, like a shell
+
+
+def _choose_backend(backend: str, image: Optional[str], image_name: str, resolve_backend) -> str:
+    """docker must be ready when asked for; auto with an explicit --image must not silently drop it."""
+    if backend == "docker" or (backend == "auto" and image):
+        from sandboxes.docker_sandbox import NO_DAEMON, docker_ready
+
+        ok, why = docker_ready(image_name)
+        if ok:
+            return "docker"
+        if backend == "docker" or why != NO_DAEMON:
+            fail(why)
+    return resolve_backend(backend, image_name)
+
+
+@app.command("build-image")
+def build_image(
+    offline: bool = typer.Option(False, "--offline", help="Build with debootstrap from the Debian mirror apt uses (no registry needed; root)."),
+    tag: Optional[str] = typer.Option(None, "--tag", help="Image tag (default patchwarden/sandbox:py3)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when the tag exists."),
+    mirror: Optional[str] = typer.Option(None, "--mirror", help="Debian mirror for --offline (default: the first one apt uses)."),
+):
+    """Build the sandbox image: python3, pytest, coverage, git, a uid-1000 user and /work."""
+    from sandboxes import DEFAULT_IMAGE, SandboxError
+    from sandboxes.image import build_image as build
+
+    tag = tag or DEFAULT_IMAGE
+    with console.status(f"building {tag}") as status:
+
+        def progress(line: str) -> None:
+            if line.startswith(("I: Retrieving", "I: Validating", "I: Extracting", "I: Unpacking", "I: Configuring", "Step ", " ---> ")):
+                status.update(f"[bold]{tag}[/]: {line[:100]}")
+            else:
+                console.print(f"  {line[:160]}", highlight=False)
+
+        try:
+            built = build(tag, offline=offline, force=force, mirror=mirror, progress=progress)
+        except SandboxError as exc:
+            fail(str(exc))
+    console.print(f"[green]ready:[/] {tag}" + ("" if built else " (already present)"), highlight=False)
+
+
+@app.command("doctor")
+def doctor(
+    image: Optional[str] = typer.Option(None, "--image", help="Docker image to check (default patchwarden/sandbox:py3)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+):
+    """Which backends work here (each tried with a real command), and why not."""
+    from rich.table import Table
+
+    from sandboxes import DEFAULT_IMAGE
+    from sandboxes.doctor import diagnose
+
+    checks = diagnose(image or DEFAULT_IMAGE)
+    auto = next((c.backend for c in reversed(checks) if c.ok), None)
+    if as_json:
+        print_json({"checks": [c.to_dict() for c in checks], "auto": auto})
+    else:
+        table = Table("backend", "works", "details")
+        for c in checks:
+            table.add_row(c.backend, "[green]yes[/]" if c.ok else "[red]no[/]", c.detail)
+        console.print(table)
+        console.print(f"--backend auto uses: [bold]{auto or 'nothing works'}[/]")
+    if auto is None:
+        raise typer.Exit(1)
+
+
+@app.command("prune")
+def prune(
+    everything: bool = typer.Option(False, "--all", help="Also remove sandboxes of processes still running."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was removed as JSON."),
+):
+    """Remove leftover sandbox containers (their owner process is gone) and their volumes."""
+    from sandboxes import SandboxError
+    from sandboxes.docker_sandbox import prune as prune_all
+
+    try:
+        removed = prune_all(everything)
+    except SandboxError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"removed": removed})
+    elif removed:
+        for name in removed:
+            console.print(f"removed {name}", highlight=False)
+    else:
+        console.print("nothing to prune")

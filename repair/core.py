@@ -11,6 +11,7 @@ STATUSES = ("passed", "failed", "error", "skipped")
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
     nodeid: str  # pytest-style id, e.g. "tests/test_x.py::TestA::test_b"
     status: str  # one of STATUSES
     message: str = ""  # short error message of a failing test

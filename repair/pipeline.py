@@ -209,9 +209,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         outcome.bounce = gate
         return finish("abstained", f"the issue is too vague to act on: {gate.get('explanation', '')}")
 
-    from .validate import Validator, validate_candidates
+    from .validate import validate_candidates, validator_factory
 
-    baseline = run.results
     triggers = outcome.trigger_tests
     validations_path = run_dir / "validations.jsonl"
     candidates_path = run_dir / "candidates.jsonl"
@@ -222,6 +221,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     validate_started = time.monotonic()
     seen: set[str] = set(known)
     counter = [len(known)]
+    notes: list[str] = []
 
     def on_result(res) -> None:
         rec = res.to_dict()
@@ -232,25 +232,28 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         if on_progress:
             on_progress({"validated": len(done), "plausible": len(plausible), "generated": counter[0]})
 
-    def make_validator():
-        return Validator(repo, cfg.test_cmd, spec, baseline, triggers, timeout=None, baseline_duration=run.duration)
+    make_validator = validator_factory(repo, cfg.test_cmd, spec, run.results, triggers, on_fallback=notes.append)
+
+    def validate(cands) -> None:
+        left = cfg.max_plausible - len(plausible)
+        budget = deadline - time.monotonic()
+        if left > 0 and budget > 0:
+            validate_candidates(cands, make_validator, cfg.workers, budget, on_result, set(done), left)
 
     engines = make_engines(cfg, run_dir)
-    stop = lambda: len(plausible) >= cfg.max_plausible  # noqa: E731
     try:
         # Candidates generated before a kill are validated first, then the engines continue.
-        pending = [c for cid, c in known.items() if cid not in done]
-        if pending and not stop():
-            validate_candidates(pending, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+        validate([c for cid, c in known.items() if cid not in done])
         for engine in engines:
-            if stop() or time.monotonic() > deadline:
+            if len(plausible) >= cfg.max_plausible or time.monotonic() > deadline:
                 break
-            stream = _limited(engine.generate(ctx), seen, cfg.max_candidates, deadline, candidates_path, counter)
-            validate_candidates(stream, make_validator, cfg.workers, deadline - time.monotonic(), on_result, set(done), stop)
+            validate(_limited(engine.generate(ctx), seen, cfg.max_candidates, deadline, candidates_path, counter))
     except SandboxError as exc:
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
+    if notes:
+        write_json(run_dir / "notes.json", notes)
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
@@ -317,3 +320,21 @@ def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
 def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict | None:
     """Hook for the output bouncer (issue #5); None = no judgement."""
     return None
+
+
+def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str | None = None, test_timeout: float = 600.0) -> tuple[TestRun, list[SuspiciousFunction]]:
+    """Baseline + localization only (for `patchwarden localize`); writes nothing."""
+    cfg = RepairConfig(repo=Path(repo), test_cmd=test_cmd, sandbox=sandbox, image=image, test_timeout=test_timeout)
+    repo = check_inputs(cfg)
+    try:
+        spec = SandboxSpec(resolve_backend(sandbox, image), image, Limits())
+        with open_spec(spec, repo) as sbx:
+            run = run_tests(sbx, test_cmd, timeout=test_timeout)
+            workdir = sbx.workdir
+    except (TestCommandProblem, SandboxError) as exc:
+        raise RepairInputError(str(exc)) from exc
+    functions, problems = repo_functions(repo)
+    if problems:
+        listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
+        raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first")
+    return run, localize(run, functions, workdir) if run.failing else []

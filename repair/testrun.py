@@ -26,10 +26,12 @@ FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>
 
 class TestCommandProblem(Exception):
     """The test command could not run the tests at all (bad command, missing pytest, ...)."""
+    __test__ = False  # not a pytest test class
 
 
 @dataclass
 class TestRun:
+    __test__ = False  # not a pytest test class
     results: dict[str, TestResult]
     returncode: int
     duration: float

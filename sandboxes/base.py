@@ -100,6 +100,27 @@ def cap_output(data: bytes, cap: int) -> tuple[str, bool]:
     return text, truncated
 
 
+class CappedBuffer:
+    """Keeps the first `cap` bytes of a stream and counts the rest (100 MB costs no memory)."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.kept <= self.cap:
+            self.chunks.append(chunk)
+            self.kept += len(chunk)
+
+    def text(self) -> tuple[str, bool]:
+        """The kept output as text (marked when cut) and whether anything was cut."""
+        text, _cut = cap_output(b"".join(self.chunks), self.cap)
+        return text, self.total > self.cap
+
+
 def check_source_dir(source: Path | str | None) -> Path | None:
     if source is None:
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .base import Limits, RunResult, SandboxError, cap_output, check_source_dir
+from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
@@ -158,23 +159,15 @@ class LocalSandbox:
         err = _CappedReader(proc.stderr, cap)
         if stdin is not None:
             threading.Thread(target=_feed, args=(proc.stdin, stdin.encode()), daemon=True).start()
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not _wait_exit(proc, timeout)
         # Kill the whole group either way: background children must not outlive the command.
         self._kill(proc)
         proc.wait()
         out.join(5)
         err.join(5)
         self._procs.remove(proc)
-        stdout, out_cut = cap_output(out.data, cap)
-        stderr, err_cut = cap_output(err.data, cap)
-        if out.total > cap:
-            out_cut = True
-        if err.total > cap:
-            err_cut = True
+        stdout, out_cut = out.buffer.text()
+        stderr, err_cut = err.buffer.text()
         code = 124 if timed_out else proc.returncode
         return RunResult(code, stdout, stderr, time.monotonic() - start, timed_out, out_cut, err_cut)
 
@@ -190,8 +183,6 @@ class LocalSandbox:
                 leaf.rmdir()
             except OSError:
                 pass
-            except OSError:
-                return
 
     def close(self) -> None:
         if self._closed:
@@ -235,6 +226,24 @@ def _kill_cgroup(path: Path) -> None:
         time.sleep(0.01)
 
 
+def _wait_exit(proc: subprocess.Popen, timeout: float | None) -> bool:
+    """Wait for the process to exit; False on timeout. A pidfd wakes us the moment it exits
+    (Popen.wait(timeout) polls with sleeps of up to 50 ms)."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
 def _feed(pipe, data: bytes) -> None:
     try:
         pipe.write(data)
@@ -244,14 +253,12 @@ def _feed(pipe, data: bytes) -> None:
 
 
 class _CappedReader(threading.Thread):
-    """Drains a pipe, keeping only the first `cap` bytes (a 100 MB output costs no memory)."""
+    """Drains a pipe into a CappedBuffer."""
 
     def __init__(self, pipe, cap: int):
         super().__init__(daemon=True)
-        self.pipe, self.cap = pipe, cap
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.total = 0
+        self.pipe = pipe
+        self.buffer = CappedBuffer(cap)
         self.start()
 
     def run(self) -> None:
@@ -259,12 +266,5 @@ class _CappedReader(threading.Thread):
             chunk = self.pipe.read1(1 << 16) if hasattr(self.pipe, "read1") else self.pipe.read(1 << 16)
             if not chunk:
                 break
-            self.total += len(chunk)
-            if self.kept <= self.cap:
-                self.chunks.append(chunk)
-                self.kept += len(chunk)
+            self.buffer.feed(chunk)
         self.pipe.close()
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)

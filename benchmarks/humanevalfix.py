@@ -1,0 +1,79 @@
+"""HumanEvalFix (Python): 164 hand-made bugs, each turned into a one-file git repository.
+
+    repo/solution.py            the buggy function with its docstring (and any helpers)
+    repo/tests/test_example.py  the docstring's examples (HumanEvalFix `example_test`)
+    repo/tests/test_hidden.py   the hidden tests (HumanEvalFix `test`)
+
+The dataset ships inside the package (MIT licence beside it); a local JSONL path or the
+Hugging Face id `bigcode/humanevalpack` (config "python") can be used instead.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+PACKAGED = Path(__file__).with_name("data") / "humanevalfix-python.jsonl"
+TEST_CMD = "python3 -m pytest -q"
+_CHECK_CALL = re.compile(r"^check\(.*\)\s*$")
+
+
+def load_rows(path: str | Path | None = None) -> list[dict]:
+    """Rows of HumanEvalFix: the packaged copy, a local JSONL/JSON file, or a Hugging Face id."""
+    if path is None:
+        path = PACKAGED
+    p = Path(path)
+    if p.exists():
+        text = p.read_text()
+        if p.suffix == ".json":
+            data = json.loads(text)
+            return data if isinstance(data, list) else list(data.values())
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if "/" in str(path) and not str(path).startswith((".", "/")):
+        from datasets import load_dataset  # a Hugging Face id, e.g. bigcode/humanevalpack
+
+        return [dict(r) for r in load_dataset(str(path), "python", split="test")]
+    raise FileNotFoundError(f"{path}: no such file; pass a HumanEvalFix JSONL file or a Hugging Face dataset id")
+
+
+def _test_module(test_code: str, entry_point: str, name: str) -> str:
+    body = "\n".join(line for line in test_code.splitlines() if not _CHECK_CALL.match(line))
+    return f"import solution\nfrom solution import *  # noqa: F401,F403\n\n{body.strip()}\n\n\ndef test_{name}():\n    check(solution.{entry_point})\n"
+
+
+def bug_files(row: dict, fixed: bool = False) -> dict[str, str]:
+    """The repository's files for one bug (or for its reference fix with fixed=True)."""
+    body = row["canonical_solution"] if fixed else row["buggy_solution"]
+    return {
+        "solution.py": row["prompt"] + body,
+        "tests/test_example.py": _test_module(row.get("example_test") or "", row["entry_point"], "example") if row.get("example_test") else "",
+        "tests/test_hidden.py": _test_module(row["test"], row["entry_point"], "hidden"),
+    }
+
+
+def make_bug_repo(row: dict, dest: Path, fixed: bool = False, git: bool = True) -> tuple[Path, str]:
+    """Write one bug as a small git repository; returns (repo path, test command)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel, text in bug_files(row, fixed).items():
+        if not text:
+            continue
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if git:
+        ident = ["-c", "user.name=patchwarden", "-c", "user.email=bench@patchwarden.invalid", "-c", "commit.gpgsign=false"]
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+        subprocess.run(["git", *ident, "commit", "-q", "-m", f"{row['task_id']} (buggy)"], cwd=dest, check=True)
+    return dest, TEST_CMD
+
+
+def reference_function(row: dict) -> str:
+    """Source of the reference (fixed) solution file, for fixed-equal-to-reference checks."""
+    return row["prompt"] + row["canonical_solution"]
+
+
+def bug_id(row: dict) -> str:
+    return row["task_id"].replace("/", "-")

@@ -1,0 +1,494 @@
+"""Docker sandbox: one network-less, read-only container per sandbox, reused through `exec`.
+
+The container:
+- has no network (`network_mode="none"`), memory / CPU / pids limits, drops every
+  capability, runs as uid 1000 with no-new-privileges, on a read-only root file system
+  with a tmpfs /tmp and an anonymous volume at /work holding a COPY of the source dir;
+- idles as `docker-init -- cat` with stdin attached by this process and `AutoRemove`: when
+  this process dies in any way (even SIGKILL) the attach socket closes, `cat` sees EOF and
+  Docker removes the container and its volume. `close()`, atexit and SIGTERM/SIGHUP remove
+  it sooner; `patchwarden sandbox prune` removes anything left over.
+
+Every command runs under a small shell wrapper: `timeout -s KILL` in its own process group,
+then the group is killed (background children die with the command) and any process still
+carrying the command's marker variable (escaped with setsid) is killed too.
+"""
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import posixpath
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
+from .local import COPY_IGNORE
+
+LABEL = "patchwarden.sandbox"
+OWNER_LABEL = "patchwarden.owner"
+SANDBOX_USER = "1000:1000"
+SANDBOX_UID = 1000
+WORKDIR = "/work"
+MARKER = "PW_RUN"
+BASE_ENV = {
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+NO_DAEMON = (
+    "the Docker daemon does not answer: start it "
+    "(dockerd --bridge=none --iptables=false --ip-masq=false &) or use --backend local"
+)
+WATCHDOG_GRACE = 15.0  # seconds past the command's timeout before we stop trusting the container
+
+# Kill every process (but this shell) whose environment carries `PW_RUN=$1`: one grep
+# over all of /proc (the glob is expanded before grep starts, so grep never lists itself).
+SWEEP = (
+    'for f in $(grep -lsxzF "' + MARKER + '=$1" /proc/[0-9]*/environ); do '
+    'q=${f#/proc/}; q=${q%/environ}; [ "$q" = "$$" ] || kill -9 "$q" 2>/dev/null; done'
+)
+# $1 = timeout seconds (0 = none), $2 = marker, then the command. fd 3 keeps stdin: an
+# asynchronous list would otherwise read /dev/null.
+WRAPPER = (
+    't=$1; m=$2; shift 2\n'
+    'exec 3<&0\n'
+    'timeout -s KILL "$t" "$@" <&3 3<&- &\n'
+    'p=$!\n'
+    'wait "$p" 2>/dev/null; rc=$?\n'
+    'exec 3<&-\n'
+    'kill -9 -"$p" 2>/dev/null\n'
+    'set -- "$m"\n' + SWEEP + '\n'
+    'exit "$rc"\n'
+)
+
+_LIVE: dict[str, "DockerSandbox"] = {}
+_HOOKS_INSTALLED = False
+
+
+def missing_image_message(image: str) -> str:
+    from . import DEFAULT_IMAGE
+
+    build = "patchwarden sandbox build-image --offline" + ("" if image == DEFAULT_IMAGE else f" --tag {image}")
+    return f"sandbox image {image} is not present: run `{build}` or pass an existing --image"
+
+
+def docker_client(timeout: int = 120):
+    """A Docker SDK client whose daemon answers, or a SandboxError naming the fix."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise SandboxError("the docker Python package is missing: pip install docker, or use --backend local") from exc
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # DockerException, requests errors, socket errors
+        raise SandboxError(NO_DAEMON) from exc
+    return client
+
+
+def docker_ready(image: str) -> tuple[bool, str]:
+    """(True, why) when the daemon answers, the CLI exists and `image` is present."""
+    try:
+        client = docker_client(timeout=10)
+    except SandboxError as exc:
+        return False, str(exc)
+    try:
+        if shutil.which("docker") is None:
+            return False, "the `docker` command-line client is not installed (long-lived processes need it)"
+        if not image_present(client, image):
+            return False, missing_image_message(image)
+        return True, f"daemon answers and image {image} is present"
+    finally:
+        client.close()
+
+
+def image_present(client, image: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(image)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def owner_token() -> str:
+    """Who owns a container: host, pid and the pid's start time (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def owner_alive(token: str) -> bool:
+    try:
+        host, pid, started = token.rsplit(":", 2)
+        pid_n = int(pid)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's: never ours to judge
+    return _start_time(pid_n) == started and started != ""
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+class DockerSandbox:
+    backend = "docker"
+
+    def __init__(self, source: Path | str | None = None, image: str | None = None, limits: Limits | None = None):
+        from . import DEFAULT_IMAGE
+
+        src = check_source_dir(source)
+        self.image = image or DEFAULT_IMAGE
+        self.limits = limits or Limits()
+        self.workdir = WORKDIR
+        self._closed = False
+        self._procs: list[subprocess.Popen] = []
+        self._client = docker_client()
+        if not image_present(self._client, self.image):
+            self._client.close()
+            raise SandboxError(missing_image_message(self.image))
+        self.container_id = self._create()
+        _register(self)
+        try:
+            if src is not None:
+                self._put_tree(src)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- container -------------------------------------------------------------
+    def _create(self) -> str:
+        from docker.types import Mount, Ulimit
+
+        api, lim = self._client.api, self.limits
+        cpus = lim.cpus if lim.cpus <= 1 else min(lim.cpus, float(self._client.info().get("NCPU", 1)))
+        memory = f"{lim.memory_mb}m"
+        fsize = lim.max_file_mb * 1024 * 1024
+        host_config = api.create_host_config(
+            network_mode="none",
+            mem_limit=memory,
+            memswap_limit=memory,  # no swap on top of the memory limit
+            nano_cpus=int(cpus * 1e9),
+            pids_limit=lim.max_procs,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.memory_mb}m,mode=1777"},
+            mounts=[Mount(WORKDIR, None, type="volume", labels={LABEL: "1"})],
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ulimits=[
+                Ulimit(name="fsize", soft=fsize, hard=fsize),
+                Ulimit(name="core", soft=0, hard=0),
+                Ulimit(name="cpu", soft=lim.cpu_seconds, hard=lim.cpu_seconds + 5),
+            ],
+            init=True,  # docker-init reaps orphans, so zombies never eat the pids limit
+            auto_remove=True,
+        )
+        try:
+            created = api.create_container(
+                self.image,
+                command=["cat"],
+                stdin_open=True,  # with attach below: StdinOnce, our lifeline
+                user=SANDBOX_USER,
+                working_dir=WORKDIR,
+                environment=BASE_ENV,
+                labels={LABEL: "1", OWNER_LABEL: owner_token()},
+                name=f"patchwarden-sbx-{uuid.uuid4().hex[:12]}",
+                host_config=host_config,
+            )
+            cid = created["Id"]
+            self._lifeline = api.attach_socket(cid, params={"stdin": 1, "stream": 1})
+            api.start(cid)
+        except Exception as exc:
+            raise SandboxError(f"could not start a sandbox container from {self.image}: {_api_message(exc)}") from exc
+        return cid
+
+    def _exec_create(self, cmd: list[str], env: dict[str, str] | None, marker: str, stdin: bool) -> str:
+        if self._closed:
+            raise SandboxError("sandbox is closed")
+        environment = {**(env or {}), MARKER: marker}
+        try:
+            return self._client.api.exec_create(
+                self.container_id, cmd, stdin=stdin, user=SANDBOX_USER, workdir=WORKDIR, environment=environment
+            )["Id"]
+        except Exception as exc:
+            raise SandboxError(f"sandbox container is gone or refused the command: {_api_message(exc)}") from exc
+
+    # -- files -----------------------------------------------------------------
+    def put_files(self, files: dict[str, str | bytes]) -> None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            dirs_done: set[str] = set()
+            for rel, content in files.items():
+                rel = _inside(rel)
+                parent = posixpath.dirname(rel)
+                parts = parent.split("/") if parent else []
+                for i in range(len(parts)):
+                    d = "/".join(parts[: i + 1])
+                    if d not in dirs_done:
+                        dirs_done.add(d)
+                        tar.addfile(_tarinfo(d, tarfile.DIRTYPE, 0o755))
+                data = content.encode() if isinstance(content, str) else content
+                info = _tarinfo(rel, tarfile.REGTYPE, 0o644)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        self._put_archive(buf.getvalue())
+
+    def _put_tree(self, src: Path) -> None:
+        """Copy a directory in, owned by the sandbox user (the same files local would copy)."""
+        with tempfile.TemporaryFile() as fh:
+            with tarfile.open(fileobj=fh, mode="w") as tar:
+                for root, dirs, names in os.walk(src):
+                    ignored = COPY_IGNORE(root, dirs + names)
+                    dirs[:] = [d for d in dirs if d not in ignored]
+                    for name in sorted(dirs + names):
+                        if name in ignored:
+                            continue
+                        path = os.path.join(root, name)
+                        info = tar.gettarinfo(path, arcname=os.path.relpath(path, src))
+                        if info is None:  # sockets and the like: nothing a test run needs
+                            continue
+                        info.uid = info.gid = SANDBOX_UID
+                        info.uname = info.gname = "sandbox"
+                        if info.isreg():
+                            with open(path, "rb") as data:
+                                tar.addfile(info, data)
+                        else:
+                            tar.addfile(info)
+            fh.seek(0)
+            self._put_archive(fh)
+
+    def _put_archive(self, data) -> None:
+        try:
+            self._client.api.put_archive(self.container_id, WORKDIR, data)
+        except Exception as exc:
+            raise SandboxError(f"could not copy files into the sandbox: {_api_message(exc)}") from exc
+
+    def read_file(self, relpath: str) -> bytes:
+        import docker.errors
+
+        rel = _inside(relpath)
+        try:
+            stream, _stat = self._client.api.get_archive(self.container_id, f"{WORKDIR}/{rel}")
+            raw = b"".join(stream)
+        except docker.errors.NotFound as exc:
+            raise FileNotFoundError(f"{relpath} does not exist in the sandbox") from exc
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member is not None else None
+            if extracted is None:
+                raise IsADirectoryError(f"{relpath} is not a regular file in the sandbox")
+            return extracted.read()
+
+    # -- processes -------------------------------------------------------------
+    def run(self, cmd, timeout: float | None = 60.0, env: dict[str, str] | None = None, stdin: str | None = None) -> RunResult:
+        from docker.utils.socket import frames_iter
+
+        argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        limit = f"{timeout:g}" if timeout else "0"
+        marker = uuid.uuid4().hex
+        start = time.monotonic()
+        exec_id = self._exec_create(["/bin/sh", "-c", WRAPPER, "pw", limit, marker, *argv], env, marker, True)
+        sock = self._client.api.exec_start(exec_id, socket=True)
+        raw = sock._sock
+        threading.Thread(target=_feed, args=(raw, (stdin or "").encode()), daemon=True).start()
+        cap = self.limits.output_cap
+        out, err = CappedBuffer(cap), CappedBuffer(cap)
+
+        def drain():
+            try:
+                for stream_id, data in frames_iter(sock, tty=False):
+                    (err if stream_id == 2 else out).feed(data)
+            except OSError:
+                pass
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        reader.join(None if not timeout else timeout + WATCHDOG_GRACE)
+        if reader.is_alive():
+            # The wrapper's own timeout should have ended this long ago: the container is wedged.
+            self.close()
+            raise SandboxError(f"sandbox container stopped answering after {timeout}s; it was removed")
+        sock.close()
+        code = self._exit_code(exec_id)
+        duration = time.monotonic() - start
+        timed_out = bool(timeout) and code == 137 and duration >= timeout
+        stdout, out_cut = out.text()
+        stderr, err_cut = err.text()
+        return RunResult(124 if timed_out else code, stdout, stderr, duration, timed_out, out_cut, err_cut)
+
+    def _exit_code(self, exec_id: str) -> int:
+        for _ in range(100):
+            info = self._client.api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            time.sleep(0.01)
+        return -1
+
+    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        """A long-lived process in the container, as the sandbox user in the work dir.
+
+        Through `docker exec -i` so that the caller gets an ordinary Popen with binary,
+        unbuffered pipes; killing it also kills the process inside the container.
+        """
+        if self._closed:
+            raise SandboxError("sandbox is closed")
+        marker = uuid.uuid4().hex
+        flags = ["-i", "-u", SANDBOX_USER, "-w", WORKDIR]
+        for key, value in {**(env or {}), MARKER: marker}.items():
+            flags += ["-e", f"{key}={value}"]
+        proc = ContainerProcess(
+            ["docker", "exec", *flags, self.container_id, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            start_new_session=True,  # Ctrl-C in a terminal goes to us, not straight to the exec
+        )
+        proc.kill_inside = lambda: self._sweep(marker)
+        self._procs.append(proc)
+        return proc
+
+    def _sweep(self, marker: str) -> None:
+        if self._closed:
+            return
+        try:
+            exec_id = self._exec_create(["/bin/sh", "-c", SWEEP, "pw", marker], None, "sweep", False)
+            self._client.api.exec_start(exec_id)
+        except Exception:
+            pass  # the container may already be gone, which is the point
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.kill_inside()
+                subprocess.Popen.kill(proc)
+                proc.wait()
+        self._closed = True
+        _LIVE.pop(self.container_id, None)
+        remove_container(self._client, self.container_id)
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ContainerProcess(subprocess.Popen):
+    """A `docker exec` client whose kill()/terminate() also kill the process in the container
+    (killing only the client would leave it running there)."""
+
+    kill_inside = staticmethod(lambda: None)
+
+    def kill(self) -> None:
+        self.kill_inside()
+        super().kill()
+
+    def terminate(self) -> None:
+        self.kill_inside()
+        super().terminate()
+
+
+def remove_container(client, container_id: str) -> None:
+    import docker.errors
+
+    try:
+        client.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: AutoRemove is already removing it
+            raise
+
+
+def prune(everything: bool = False) -> list[str]:
+    """Remove our containers whose owner process is gone (all of ours with `everything`;
+    never a live owner's, which may be between create and start),
+    then our volumes no container uses. Returns the names removed."""
+    client = docker_client()
+    removed = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": LABEL}):
+            owner = container.labels.get(OWNER_LABEL, "")
+            if everything or not owner_alive(owner):
+                remove_container(client, container.id)
+                removed.append(container.name)
+        result = client.volumes.prune(filters={"label": LABEL})
+        removed += [f"volume {v[:12]}" for v in result.get("VolumesDeleted") or []]
+    finally:
+        client.close()
+    return removed
+
+
+def _inside(relpath: str) -> str:
+    rel = posixpath.normpath(str(relpath).replace(os.sep, "/"))
+    if rel.startswith("/") or rel == ".." or rel.startswith("../") or rel == ".":
+        raise SandboxError(f"path {relpath!r} leaves the sandbox work dir")
+    return rel
+
+
+def _tarinfo(name: str, kind: bytes, mode: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime = kind, mode, int(time.time())
+    info.uid = info.gid = SANDBOX_UID
+    info.uname = info.gname = "sandbox"
+    return info
+
+
+def _feed(raw: socket.socket, data: bytes) -> None:
+    try:
+        if data:
+            raw.sendall(data)
+        raw.shutdown(socket.SHUT_WR)  # EOF on the command's stdin
+    except OSError:
+        pass
+
+
+def _api_message(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc).strip()
+
+
+def _register(sbx: DockerSandbox) -> None:
+    global _HOOKS_INSTALLED
+    _LIVE[sbx.container_id] = sbx
+    if _HOOKS_INSTALLED:
+        return
+    _HOOKS_INSTALLED = True
+    atexit.register(_close_all)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _exit_on_signal)
+
+
+def _close_all() -> None:
+    for sbx in list(_LIVE.values()):
+        try:
+            sbx.close()
+        except Exception:
+            pass
+
+
+def _exit_on_signal(signum, _frame):
+    # Unwind normally (with-blocks close their sandboxes, atexit runs), then exit 128+N.
+    raise SystemExit(128 + signum)

@@ -1,0 +1,63 @@
+"""Which sandbox backends work on this machine, and why not: each is tried for real."""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from dataclasses import asdict, dataclass
+
+from .base import Limits, SandboxError
+
+
+@dataclass
+class BackendCheck:
+    backend: str
+    ok: bool
+    detail: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_local() -> BackendCheck:
+    from .local import LocalSandbox, PIDS_CGROUP_ROOT
+
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ValueError, OSError) as exc:
+        return BackendCheck("local", False, f"rlimits unavailable: {exc}")
+    try:
+        with LocalSandbox(None, Limits(memory_mb=1024)) as sbx:
+            result = sbx.run([sys.executable, "-c", "print('ok')"], timeout=30)
+            cgroup = sbx._cgroup is not None
+    except SandboxError as exc:
+        return BackendCheck("local", False, str(exc))
+    if not result.ok or result.stdout.strip() != "ok":
+        return BackendCheck("local", False, f"a trivial command failed: {result.stderr.strip()[:200]}")
+    if cgroup:
+        procs = f"process count capped by a per-sandbox pids cgroup ({PIDS_CGROUP_ROOT})"
+    elif os.geteuid() != 0:
+        procs = "process count capped by RLIMIT_NPROC"
+    else:
+        procs = "no process cap (root without a writable pids cgroup): fork bombs are bounded by the timeout only"
+    return BackendCheck("local", True, f"process groups + rlimits (memory, CPU, file size); {procs}; no network isolation")
+
+
+def check_docker(image: str) -> BackendCheck:
+    from .docker_sandbox import DockerSandbox, docker_ready
+
+    ok, why = docker_ready(image)
+    if not ok:
+        return BackendCheck("docker", False, why)
+    try:
+        with DockerSandbox(None, image=image, limits=Limits(memory_mb=512)) as sbx:
+            result = sbx.run(["python3", "-c", "import pytest, coverage; print('ok')"], timeout=60)
+    except SandboxError as exc:
+        return BackendCheck("docker", False, str(exc))
+    if not result.ok:
+        return BackendCheck("docker", False, f"image {image} cannot import pytest and coverage: {result.stderr.strip()[-200:]}")
+    return BackendCheck("docker", True, f"image {image}: no network, read-only root, uid 1000, memory/CPU/pids limits")
+
+
+def diagnose(image: str) -> list[BackendCheck]:
+    return [check_local(), check_docker(image)]

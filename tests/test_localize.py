@@ -1,0 +1,80 @@
+from repair.functions import repo_functions
+from repair.localize import localize, ochiai
+from repair.testrun import TestCommandProblem, run_tests
+from sandboxes import open_sandbox
+
+import pytest
+
+from helpers import SHAPES, make_repo
+
+
+def test_ochiai_values():
+    assert ochiai(2, 0, 2) == 1.0
+    assert ochiai(0, 5, 2) == 0.0
+    assert abs(ochiai(1, 1, 2) - 0.5) < 1e-9
+
+
+def test_buggy_function_ranks_first_with_evidence(tmp_path):
+    repo = make_repo(tmp_path / "shapes", SHAPES)
+    with open_sandbox("local", repo) as sbx:
+        run = run_tests(sbx, "python3 -m pytest -q")
+        workdir = sbx.workdir
+    statuses = {k: r.status for k, r in run.results.items()}
+    assert statuses == {
+        "tests/test_geometry.py::test_area": "failed",
+        "tests/test_geometry.py::test_square": "failed",
+        "tests/test_geometry.py::test_perimeter": "passed",
+        "tests/test_geometry.py::test_negative": "passed",
+    }
+    assert "assert 7 == 12" in run.results["tests/test_geometry.py::test_area"].traceback
+    assert run.coverage, "per-test coverage was recorded"
+    functions, problems = repo_functions(repo)
+    assert not problems
+    ranked = localize(run, functions, workdir)
+    assert ranked[0].function.qualname == "scale"
+    assert any("Ochiai" in e for e in ranked[0].evidence)
+    # perimeter is covered only by passing tests: not suspicious at all
+    assert "perimeter" not in {s.function.qualname for s in ranked}
+    # the line-level scores cover the buggy return line
+    assert ranked[0].line_scores.get(3, 0) > 0
+
+
+def test_command_that_cannot_start(tmp_path):
+    repo = make_repo(tmp_path / "shapes", SHAPES, git=False)
+    with open_sandbox("local", repo) as sbx:
+        with pytest.raises(TestCommandProblem, match="could not run"):
+            run_tests(sbx, "python3 -m pytest --no-such-flag -q")
+        with pytest.raises(TestCommandProblem, match="could not run"):
+            run_tests(sbx, "no-such-command --flag")
+
+
+CRASH = {
+    "textkit/__init__.py": "",
+    "textkit/core.py": (
+        "def last_char(s):\n"
+        "    return s[len(s)]\n"
+        "\n\n"
+        "def shout(s):\n"
+        "    return s.upper() + last_char(s)\n"
+        "\n\n"
+        "def whisper(s):\n"
+        "    return s.lower()\n"
+    ),
+    "tests/test_core.py": (
+        "from textkit.core import shout, whisper\n\n\n"
+        "def test_shout():\n    assert shout('ab') == 'ABb'\n\n\n"
+        "def test_whisper():\n    assert whisper('AB') == 'ab'\n"
+    ),
+}
+
+
+def test_traceback_evidence_points_at_the_innermost_frame(tmp_path):
+    repo = make_repo(tmp_path / "textkit", CRASH, git=False)
+    with open_sandbox("local", repo) as sbx:
+        run = run_tests(sbx, "python3 -m pytest -q")
+        workdir = sbx.workdir
+    assert "IndexError" in run.results["tests/test_core.py::test_shout"].traceback
+    ranked = localize(run, repo_functions(repo)[0], workdir)
+    assert [s.function.qualname for s in ranked[:2]] == ["last_char", "shout"]
+    assert "innermost repo frame" in ranked[0].evidence[0]
+    assert ranked[0].score > ranked[1].score

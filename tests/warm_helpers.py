@@ -1,0 +1,26 @@
+"""Shared by the warm-runner tests: which sandbox backends to run on."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+DOCKER_IMAGE = "patchwarden/sandbox:py3"
+BACKENDS = {"local": None, "docker": DOCKER_IMAGE}
+
+
+def docker_status() -> tuple[bool, str]:
+    try:
+        from sandboxes.docker_sandbox import docker_ready
+    except ImportError:
+        return False, "the docker sandbox backend is not in this tree yet"
+    return docker_ready(DOCKER_IMAGE)
+
+
+def backend_params() -> list:
+    """local always; docker marked `docker`, skipped when not ready, except under CI (must fail)."""
+    ok, why = docker_status()
+    marks = [pytest.mark.docker]
+    if not ok and not os.environ.get("CI"):
+        marks.append(pytest.mark.skip(reason=f"docker not ready: {why}"))
+    return ["local", pytest.param("docker", marks=marks)]
