@@ -10,7 +10,9 @@ from typing import Iterable
 
 
 def build_tiny_model(out_dir: str | Path, corpus: Iterable[str], vocab_size: int = 400, hidden: int = 32,
-                     layers: int = 2, seed: int = 0) -> Path:
+                     layers: int = 2, seed: int = 0, byte_level: bool = True) -> Path:
+    """`byte_level=False` builds a tokenizer over the corpus' own characters whose merges may cross
+    spaces and newlines: on a repetitive corpus a whole answer becomes a handful of tokens."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -18,11 +20,17 @@ def build_tiny_model(out_dir: str | Path, corpus: Iterable[str], vocab_size: int
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     specials = ["<pad>", "<s>", "</s>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    if byte_level:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+    else:
+        specials.append("<unk>")
+        tok = Tokenizer(models.BPE(unk_token="<unk>"))
+        tok.decoder = decoders.Fuse()
+        alphabet = []
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet)
     tok.train_from_iterator(list(corpus), trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
     fast.save_pretrained(out)

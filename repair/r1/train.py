@@ -111,8 +111,7 @@ def build_settings(req: TrainRequest, has_cuda: bool) -> tuple[dict, list[str]]:
     if req.max_steps is not None:
         settings["max_steps"] = req.max_steps
     settings.setdefault("bf16", has_cuda)
-    if has_cuda:
-        settings.setdefault("gradient_checkpointing", True)
+    settings.setdefault("gradient_checkpointing", has_cuda)  # saves GPU memory; only slows a CPU run
     if not has_cuda:
         settings["use_cpu"] = True
         settings["bf16"] = False
