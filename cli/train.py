@@ -34,9 +34,9 @@ def dataset_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ):
     """Build a Repair-R1 dataset (JSONL rows: prompt, buggy code, reference, hidden tests, ...)."""
-    import json
     from pathlib import Path
 
+    from repair.artifacts import write_json
     from repair.r1.dataset import SOURCES, DatasetError, humaneval_mutants, load_humanevalfix, split_rows, write_jsonl
 
     sources = [s.strip() for s in from_.split(",") if s.strip()]
@@ -68,7 +68,7 @@ def dataset_cmd(
         "train_problems": len({r["problem_id"] for r in train}), "test_problems": len({r["problem_id"] for r in test}),
         "by_source": {s: sum(r["source"] == s for r in rows) for s in sources},
     }
-    (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_json(target / "meta.json", meta)
     if json_out:
         print_json(meta)
     else:
@@ -151,13 +151,11 @@ def eval_cmd(
                                  progress=lambda n: bar.advance(task, n))
     summary = report.summary()
     if details:
-        import json
-        import os
         from pathlib import Path
 
-        tmp = Path(details).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"summary": summary, "bugs": [b.to_dict() for b in report.bugs]}, indent=2))
-        os.replace(tmp, details)
+        from repair.artifacts import write_json
+
+        write_json(Path(details), {"summary": summary, "bugs": [b.to_dict() for b in report.bugs]})
     if json_out:
         print_json(summary)
         return

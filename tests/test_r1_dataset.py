@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from repair.r1.dataset import humaneval_mutants, load_humanevalfix, split_hidden_tests, split_rows
 from repair.r1.executor import TestRunner

@@ -17,11 +17,11 @@ from __future__ import annotations
 import ast
 import gzip
 import json
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
+
+from repair.artifacts import write_text
 
 from .prompt import build_prompt
 
@@ -207,12 +207,7 @@ def split_rows(rows: list[dict], folds: int, fold: int, seed: int = 42) -> tuple
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     """Atomic: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        for row in rows:
-            fh.write(json.dumps(row) + "\n")
-    os.replace(tmp, path)
+    write_text(Path(path), "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -1,12 +1,13 @@
 """Training metrics: every logged step appended to metrics.jsonl, and the reward curves as a PNG."""
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 
 from transformers import TrainerCallback
+
+from repair.artifacts import append_jsonl, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "rewards.png"
@@ -27,8 +28,7 @@ class MetricsRecorder(TrainerCallback):
         if "reward" in record:
             self.last_rewards = record
         self.out.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as fh:  # one short line per append: a crash loses at most that line
-            fh.write(json.dumps(record) + "\n")
+        append_jsonl(self.path, record)
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -39,11 +39,6 @@ class MetricsRecorder(TrainerCallback):
             plot_rewards(self.path, self.out / PLOT_FILE)
 
 
-def read_metrics(path: Path) -> list[dict]:
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def plot_rewards(metrics_path: Path, png_path: Path) -> None:
     """Reward curves (total and each component's mean) against the step, written atomically."""
     import matplotlib
@@ -51,7 +46,7 @@ def plot_rewards(metrics_path: Path, png_path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [r for r in read_metrics(metrics_path) if "reward" in r]
+    records = [r for r in read_jsonl(metrics_path) if "reward" in r]
     if not records:
         return
     keys = ["reward"] + sorted({k for r in records for k in r if k.startswith("rewards/") and k.endswith("/mean")})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
-from .answer import Answer, completion_text, parse_answer
+from .answer import Answer, completion_text, parse_answer, parses
 
 BASE_TEST_TIMEOUT_S = 1.0
 GENERATED_TEST_TIMEOUT_S = 3.0
@@ -46,7 +46,7 @@ def fix_program(fix_context: str, fix: str) -> str:
 
 def discriminative_jobs(answer: Answer, reference: str, buggy: str):
     """The two runs a well-formed answer's tests need: on the reference and on the buggy code."""
-    tests = [t for t in answer.tests[:MAX_GENERATED_TESTS]]
+    tests = answer.tests[:MAX_GENERATED_TESTS]
     return (reference, tests, GENERATED_TEST_TIMEOUT_S), (buggy, tests, GENERATED_TEST_TIMEOUT_S)
 
 
@@ -62,8 +62,6 @@ def repair_score(passed: list[bool], n_hidden: int) -> float:
 
 
 def _can_run_fix(answer: Answer) -> bool:
-    from .answer import parses
-
     return bool(answer.fix and answer.fix.strip()) and parses(answer.fix)
 
 
