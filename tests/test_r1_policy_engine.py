@@ -85,3 +85,14 @@ def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
     engine = PolicyEngine(HFPolicy(str(path)), top_functions=2, samples=2, max_tokens=8)
     cands = list(engine.generate(context(tmp_path)))
     assert cands == [] and engine.rejected == 4
+
+
+def test_build_policy_engine_needs_a_model(tmp_path):
+    import pytest
+
+    from repair.config import RepairConfig
+    from repair.pipeline import RepairInputError
+    from repair.r1.policy_engine import build_policy_engine
+
+    with pytest.raises(RepairInputError, match="--model"):
+        build_policy_engine(RepairConfig(repo=tmp_path, test_cmd="pytest", engine="policy"), tmp_path)

@@ -32,6 +32,11 @@ class PolicyEngine:
         self.rejected = 0
         self.reject_reasons: Counter = Counter()
 
+    def usage(self) -> dict | None:
+        """The model's call/token/cost totals, when its backend meters them (repair.models)."""
+        usage = getattr(self.model, "usage", None)
+        return usage.to_dict() if hasattr(usage, "to_dict") else usage if isinstance(usage, dict) else None
+
     def _reject(self, reason: str) -> None:
         self.rejected += 1
         self.reject_reasons[reason] += 1
@@ -47,6 +52,8 @@ class PolicyEngine:
                                               temperature=self.temperature, max_tokens=self.max_tokens)
             except Exception as exc:  # a failing backend costs this function, not the run
                 self._reject(f"model error: {type(exc).__name__}")
+                if type(exc).__name__ == "BudgetExceeded":  # caps reached: no further call can succeed
+                    return
                 continue
             for i, text in enumerate(answers):
                 answer = parse_answer(text or "")
@@ -108,15 +115,30 @@ def _reindent(source: str, indent: str) -> str:
 
 
 def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
-    """The engine `patchwarden repair --engine policy --model SPEC` runs (wired in repair/pipeline.py)."""
+    """The engine `patchwarden repair --engine policy --model SPEC` runs (wired in repair/pipeline.py).
+
+    With `repair.models.load_model` available, calls are metered, capped and logged in the run
+    directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
+    """
     from repair.pipeline import RepairInputError
 
-    from .generate import PolicyLoadError, load_policy
+    from .generate import HFPolicy, PolicyLoadError
 
-    if not cfg.model:
+    if not cfg.model and not getattr(cfg, "replay", None):
         raise RepairInputError("--engine policy needs a trained policy: pass --model hf:DIR (from `patchwarden train grpo`)")
     try:
-        model = load_policy(cfg.model)
-    except PolicyLoadError as exc:
-        raise RepairInputError(str(exc)) from exc
+        from repair.models import load_model
+    except ImportError:
+        load_model = None
+    try:
+        if load_model is not None:
+            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost}
+            model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
+                               resume=cfg.resume)
+        elif cfg.model.startswith("hf:"):
+            model = HFPolicy(cfg.model[3:])
+        else:
+            raise PolicyLoadError(f"model spec {cfg.model!r} needs repair.models; use --model hf:DIR")
+    except Exception as exc:
+        raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
     return PolicyEngine(model, top_functions=max(1, cfg.suggestions), samples=max(1, cfg.patches_per_suggestion))

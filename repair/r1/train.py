@@ -149,7 +149,7 @@ def to_trl_prompts(rows: list[dict], conversational: bool) -> list[dict]:
     return [dict(r, prompt=as_messages(r["prompt"]) if conversational else r["prompt"]) for r in rows]
 
 
-def train_grpo(req: TrainRequest, progress_console=None) -> dict:
+def train_grpo(req: TrainRequest) -> dict:
     """Run (or resume) GRPO training; returns a summary (steps, final reward means, paths)."""
     from .dataset import load_split
 
@@ -162,6 +162,8 @@ def train_grpo(req: TrainRequest, progress_console=None) -> dict:
         resume_from = last_checkpoint(out)
         if resume_from is None:
             raise TrainError(f"--resume: no checkpoint-N directory in {out}; start without --resume")
+    elif last_checkpoint(out) is not None:
+        raise TrainError(f"{out} already holds checkpoints: pass --resume to continue them, or a new --out")
 
     import torch
 
