@@ -43,7 +43,7 @@ def test_clean_errors(tmp_path):
     assert "no checkpoint" in _error("train", "grpo", "--model", "hf:x", "--data", data, "--out", out, "--resume")
     assert "train dataset" in _error("train", "grpo", "--model", "hf:x", "--data", str(tmp_path / "nope"), "--out", out)
     assert "not found" in _error("train", "grpo", "--model", "hf:x", "--data", data, "--out", out, "--config", "nope.yaml")
+    assert "CUDA" in _error("train", "grpo", "--model", "hf:x", "--data", data, "--out", out, "--use-vllm")
     (tmp_path / "run" / "checkpoint-4").mkdir(parents=True)
     assert "--resume" in _error("train", "grpo", "--model", "hf:x", "--data", data, "--out", out)
-    assert "CUDA" in _error("train", "grpo", "--model", "hf:x", "--data", data, "--out", out, "--use-vllm")
     assert "--samples" in _error("train", "eval", "--model", "hf:x", "--data", data, "--samples", "0")

@@ -2,6 +2,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 from repair.core import BugContext, SuspiciousFunction, apply_edits
 from repair.functions import extract_functions
 from repair.r1.answer import render_answer
@@ -77,6 +79,7 @@ def test_a_failing_model_is_a_rejection_not_a_crash(tmp_path):
     assert engine.rejected == 2
 
 
+@pytest.mark.slow  # the end-to-end training test already samples from a tiny HF policy
 def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
     from repair.r1.generate import HFPolicy
     from repair.r1.tiny import build_tiny_model
@@ -88,8 +91,6 @@ def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
 
 
 def test_build_policy_engine_needs_a_model(tmp_path):
-    import pytest
-
     from repair.config import RepairConfig
     from repair.pipeline import RepairInputError
     from repair.r1.policy_engine import build_policy_engine
