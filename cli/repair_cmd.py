@@ -27,6 +27,7 @@ def repair(
     max_plausible: int = typer.Option(1, "--max-plausible", help="Stop after this many plausible patches (more gives the output bouncer agreement evidence)."),
     time_budget: float = typer.Option(300.0, "--time-budget", help="Seconds for generating and validating candidates."),
     test_timeout: float = TEST_TIMEOUT,
+    per_test_timeout: float = typer.Option(60.0, "--per-test-timeout", help="A single test stuck longer than this fails (pytest), so infinite loops are localized instead of hanging the run."),
     memory_mb: int = typer.Option(2048, "--memory", help="Memory limit per sandboxed test run, in MB."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory for the artifacts (default: a new folder under ~/.cache/patchwarden/runs)."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out without redoing finished validations."),
@@ -66,7 +67,7 @@ def repair(
     pinned = [f.strip() for f in functions.split(",") if f.strip()] if functions else []
     cfg = RepairConfig(
         repo=repo, test_cmd=test_cmd, issue=issue_text, engine=engine, sandbox=sandbox, image=image, workers=workers,
-        max_candidates=max_candidates, max_plausible=max_plausible, time_budget=time_budget, test_timeout=test_timeout,
+        max_candidates=max_candidates, max_plausible=max_plausible, time_budget=time_budget, test_timeout=test_timeout, per_test_timeout=per_test_timeout,
         memory_mb=memory_mb, out=out, resume=resume, apply=apply, branch=branch, instance_id=instance_id,
         predictions=predictions, model_name=model_name, functions=pinned, model=model, suggest_model=suggest_model,
         patch_model=patch_model, api_base=api_base, replay=replay, max_calls=max_calls, max_tokens=max_tokens,

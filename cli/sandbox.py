@@ -78,10 +78,17 @@ def build_image(
 
     tag = tag or DEFAULT_IMAGE
     with console.status(f"building {tag}") as status:
+        phase = [""]
 
         def progress(line: str) -> None:
+            # debootstrap prints hundreds of per-package lines: the spinner shows them, the log
+            # (also in CI, where there is no spinner) gets one line per phase.
             if line.startswith(("I: Retrieving", "I: Validating", "I: Extracting", "I: Unpacking", "I: Configuring", "Step ", " ---> ")):
                 status.update(f"[bold]{tag}[/]: {line[:100]}")
+                current = line.split()[1] if line.startswith("I: ") else ""
+                if current and current != phase[0]:
+                    phase[0] = current
+                    console.print(f"  {current.lower()} packages ...", highlight=False)
             else:
                 console.print(f"  {line[:160]}", highlight=False)
 

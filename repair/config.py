@@ -17,6 +17,7 @@ class RepairConfig:
     max_candidates: int = 300
     max_plausible: int = 1  # stop after this many plausible patches
     test_timeout: float = 600.0  # seconds for the baseline test run
+    per_test_timeout: float = 60.0  # a single stuck test fails after this long (pytest)
     memory_mb: int = 2048  # sandbox memory limit
     time_budget: float = 300.0  # seconds for candidate validation
     out: Path | None = None  # run directory; default: a fresh one under ./runs/

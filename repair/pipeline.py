@@ -94,7 +94,7 @@ def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Pa
         return TestRun.from_dict(data["run"]), data["workdir"]
     try:
         with open_spec(spec, repo) as sbx:
-            run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout)
+            run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
             workdir = sbx.workdir
     except TestCommandProblem as exc:
         raise RepairInputError(str(exc)) from exc

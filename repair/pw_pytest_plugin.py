@@ -4,9 +4,16 @@ It records which lines each test executes (a coverage context per test node id) 
 writes them as portable JSON: {"files": {relpath: {line: [nodeid, ...]}}}. JSON instead
 of coverage's own database, so the coverage version inside the sandbox does not matter.
 Enabled by PW_COVERAGE_OUT=<path>; without it the plugin does nothing.
+
+PW_TEST_TIMEOUT=<seconds> also gives each test a deadline: a test stuck in an infinite loop
+fails with a TimeoutError raised *inside* the looping code, so the baseline run finishes and
+its traceback points at the loop.
 """
 import json
 import os
+import signal
+
+import pytest
 
 _cov = None
 _root = None
@@ -29,6 +36,25 @@ def pytest_configure(config):
 def pytest_runtest_setup(item):
     if _cov is not None:
         _cov.switch_context(item.nodeid)
+
+
+def _on_alarm(signum, frame):
+    raise TimeoutError(f"test exceeded the per-test timeout of {os.environ.get('PW_TEST_TIMEOUT')} s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    limit = float(os.environ.get("PW_TEST_TIMEOUT") or 0)
+    if limit <= 0 or not hasattr(signal, "setitimer"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_unconfigure(config):

@@ -61,21 +61,23 @@ class TestRun:
         return cls(**d)
 
 
-def instrumented_command(test_cmd: str, workdir: str) -> tuple[str, dict[str, str]]:
+def instrumented_command(test_cmd: str, workdir: str, per_test_timeout: float = 0) -> tuple[str, dict[str, str]]:
     """The command and environment for a baseline pytest run with JUnit XML and coverage."""
     pw = f"{workdir}/{PW_DIR}"
     extra = ["-p", "pw_pytest_plugin", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
              f"--junitxml={pw}/junit.xml", "--tb=native"]
-    env = {"PYTHONPATH": pw, "PW_COVERAGE_OUT": f"{pw}/coverage.json"}
+    env = {"PYTHONPATH": pw, "PW_COVERAGE_OUT": f"{pw}/coverage.json", "PW_TEST_TIMEOUT": str(per_test_timeout or 0)}
     return test_cmd + " " + " ".join(shlex.quote(a) for a in extra), env
 
 
-def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_coverage: bool = True) -> TestRun:
-    """Run the test command once; raise TestCommandProblem when no test could run."""
+def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_coverage: bool = True, per_test_timeout: float = 60.0) -> TestRun:
+    """Run the test command once; raise TestCommandProblem when no test could run.
+
+    `per_test_timeout` (pytest only) fails a single stuck test instead of hanging the run."""
     if pytest_args(test_cmd) is None:
         return _run_plain(sandbox, test_cmd, timeout)
     sandbox.put_files({f"{PW_DIR}/pw_pytest_plugin.py": PLUGIN_FILE.read_text()})
-    cmd, env = instrumented_command(test_cmd, sandbox.workdir)
+    cmd, env = instrumented_command(test_cmd, sandbox.workdir, per_test_timeout)
     if not with_coverage:
         env.pop("PW_COVERAGE_OUT")
     res = sandbox.run(cmd, timeout=timeout, env=env)
@@ -130,5 +132,7 @@ def traceback_frames(text: str, workdir: str) -> list[tuple[str, int, str]]:
             rel = path  # already relative (pytest rootdir-relative)
         else:
             continue
+        if rel.startswith(PW_DIR + "/"):
+            continue  # our own plugin (e.g. the per-test timeout handler)
         frames.append((rel, int(m.group("line")), m.group("func")))
     return frames

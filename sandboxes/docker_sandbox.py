@@ -159,6 +159,7 @@ class DockerSandbox:
         self.workdir = WORKDIR
         self._closed = False
         self._procs: list[subprocess.Popen] = []
+        self._owner_pid = os.getpid()
         self._client = docker_client()
         if not image_present(self._client, self.image):
             self._client.close()
@@ -279,7 +280,7 @@ class DockerSandbox:
         except Exception as exc:
             raise SandboxError(f"could not copy files into the sandbox: {_api_message(exc)}") from exc
 
-    def read_file(self, relpath: str) -> bytes:
+    def read_file(self, relpath: str, _links: int = 0) -> bytes:
         import docker.errors
 
         rel = _inside(relpath)
@@ -288,12 +289,15 @@ class DockerSandbox:
             raw = b"".join(stream)
         except docker.errors.NotFound as exc:
             raise FileNotFoundError(f"{relpath} does not exist in the sandbox") from exc
+        except docker.errors.APIError as exc:  # e.g. a symlink loop
+            raise OSError(f"cannot read {relpath} from the sandbox: {_api_message(exc)}") from exc
         with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
             member = tar.next()
-            extracted = tar.extractfile(member) if member is not None else None
-            if extracted is None:
+            if member is not None and member.issym() and not member.linkname.startswith("/") and _links < 20:
+                return self.read_file(posixpath.join(posixpath.dirname(rel), member.linkname), _links + 1)
+            if member is None or not member.isreg():
                 raise IsADirectoryError(f"{relpath} is not a regular file in the sandbox")
-            return extracted.read()
+            return tar.extractfile(member).read()
 
     # -- processes -------------------------------------------------------------
     def run(self, cmd, timeout: float | None = 60.0, env: dict[str, str] | None = None, stdin: str | None = None) -> RunResult:
@@ -304,7 +308,10 @@ class DockerSandbox:
         marker = uuid.uuid4().hex
         start = time.monotonic()
         exec_id = self._exec_create(["/bin/sh", "-c", WRAPPER, "pw", limit, marker, *argv], env, marker, True)
-        sock = self._client.api.exec_start(exec_id, socket=True)
+        try:
+            sock = self._client.api.exec_start(exec_id, socket=True)
+        except Exception as exc:
+            raise SandboxError(f"sandbox container refused the command: {_api_message(exc)}") from exc
         raw = sock._sock
         threading.Thread(target=_feed, args=(raw, (stdin or "").encode()), daemon=True).start()
         cap = self.limits.output_cap
@@ -352,8 +359,12 @@ class DockerSandbox:
         flags = ["-i", "-u", SANDBOX_USER, "-w", WORKDIR]
         for key, value in {**(env or {}), MARKER: marker}.items():
             flags += ["-e", f"{key}={value}"]
+        # The CLI must talk to the daemon the SDK created the container on (a CLI context
+        # could point elsewhere); the SDK's default is the local socket.
+        cli_env = {**os.environ, "DOCKER_HOST": os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"}
         proc = ContainerProcess(
             ["docker", "exec", *flags, self.container_id, *argv],
+            env=cli_env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -483,6 +494,8 @@ def _register(sbx: DockerSandbox) -> None:
 
 def _close_all() -> None:
     for sbx in list(_LIVE.values()):
+        if sbx._owner_pid != os.getpid():
+            continue  # a forked child exiting must not remove its parent's sandboxes
         try:
             sbx.close()
         except Exception:

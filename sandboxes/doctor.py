@@ -20,7 +20,7 @@ class BackendCheck:
 
 
 def check_local() -> BackendCheck:
-    from .local import LocalSandbox, PIDS_CGROUP_ROOT
+    from .local import LocalSandbox
 
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -29,13 +29,13 @@ def check_local() -> BackendCheck:
     try:
         with LocalSandbox(None, Limits(memory_mb=1024)) as sbx:
             result = sbx.run([sys.executable, "-c", "print('ok')"], timeout=30)
-            cgroup = sbx._cgroup is not None
+            cgroup = sbx._cgroup
     except SandboxError as exc:
         return BackendCheck("local", False, str(exc))
     if not result.ok or result.stdout.strip() != "ok":
         return BackendCheck("local", False, f"a trivial command failed: {result.stderr.strip()[:200]}")
     if cgroup:
-        procs = f"process count capped by a per-sandbox pids cgroup ({PIDS_CGROUP_ROOT})"
+        procs = f"process count capped by a per-sandbox pids cgroup (under {cgroup.parent})"
     elif os.geteuid() != 0:
         procs = "process count capped by RLIMIT_NPROC"
     else:

@@ -13,6 +13,7 @@ code itself, so results equal a cold `python -m pytest` run. Works on any backen
 from __future__ import annotations
 
 import ast
+import io
 import itertools
 import json
 import os
@@ -48,6 +49,7 @@ class PytestRun:
     returncode: int
     output_tail: str = ""
     error: str | None = None  # set when the server itself failed (the run did not happen)
+    cpu: float = 0.0  # CPU seconds the child used (user + system)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +63,7 @@ class ExecResult:
     timed_out: bool
     duration: float
     returncode: int = 0
+    cpu: float = 0.0  # CPU seconds the child used (user + system)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -161,8 +164,7 @@ class ForkServer:
                 self._start()
             req["id"] = next(self._ids)
             try:
-                self._proc.stdin.write((json.dumps(req) + "\n").encode())
-                self._proc.stdin.flush()
+                _write_all(self._proc.stdin, (json.dumps(req) + "\n").encode())
             except (BrokenPipeError, OSError) as exc:
                 self._kill()
                 return {"error": f"fork server died: {exc}; stderr: {self.stderr_tail()[-500:]!r}"}
@@ -194,7 +196,7 @@ class ForkServer:
             except ValueError as exc:
                 error = str(exc)
         return PytestRun(results, reply["timed_out"], reply["duration"], reply["returncode"],
-                         reply.get("output_tail", ""), error)
+                         reply.get("output_tail", ""), error, reply.get("cpu", 0.0))
 
     def run_python(self, code: str, timeout: float = 10.0) -> ExecResult:
         """Exec a code string in a fresh child. ok = ran to the end without an exception
@@ -203,7 +205,7 @@ class ForkServer:
         if "ok" not in reply:
             return ExecResult(False, reply.get("error") or "fork server error", "", False, 0.0, -1)
         return ExecResult(reply["ok"], reply["error"], reply["stdout"], reply["timed_out"], reply["duration"],
-                          reply.get("returncode", 0))
+                          reply.get("returncode", 0), reply.get("cpu", 0.0))
 
     def close(self) -> None:
         with self._lock:
@@ -285,8 +287,19 @@ class ForkServerPool:
         self.close()
 
 
+def _write_all(pipe, data: bytes) -> None:
+    # Unbuffered pipes (bufsize=0, e.g. `docker exec`) may take a write in pieces.
+    view = memoryview(data)
+    while view:
+        n = pipe.write(view)
+        view = view[n if n is not None else len(view):]
+    pipe.flush()
+
+
 def _pump_lines(pipe, out: queue.Queue) -> None:
     """Protocol reader: one parsed JSON object per line; None at EOF."""
+    if not isinstance(pipe, io.BufferedIOBase):
+        pipe = io.BufferedReader(pipe, 1 << 16)  # a raw pipe's readline reads byte by byte
     try:
         for raw in iter(pipe.readline, b""):
             try:

@@ -415,16 +415,15 @@ class Server:
         os.close(out_w)
         os.close(res_w)
         cap = Capture()
-        status, timed_out = self._wait(pid, out_r, cap, start + timeout)
-        if status is None:
-            timed_out = True
+        status, timed_out, cpu = self._wait(pid, out_r, cap, start + timeout)
         # Whatever the child left in its group (background processes) dies with it.
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         if status is None:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
+            cpu = usage.ru_utime + usage.ru_stime
         self._drain(out_r, cap, time.monotonic() + 1.0)
         os.close(out_r)
         os.set_blocking(res_r, False)
@@ -435,10 +434,10 @@ class Server:
         else:
             rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else -1
         return {"returncode": rc, "timed_out": timed_out, "duration": time.monotonic() - start,
-                "capture": cap, "result": result}
+                "cpu": cpu, "capture": cap, "result": result}
 
     def _wait(self, pid: int, out_r: int, cap: Capture, deadline: float):
-        """Drain output until the child exits or the deadline passes; (status, timed_out)."""
+        """Drain output until the child exits or the deadline passes; (status, timed_out, cpu s)."""
         pidfd = None
         if hasattr(os, "pidfd_open"):
             try:
@@ -450,7 +449,7 @@ class Server:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return None, True
+                    return None, True, 0.0
                 ready, _, _ = select.select(fds, [], [], remaining if pidfd is not None else min(remaining, 0.005))
                 if out_r in ready:
                     data = os.read(out_r, 65536)
@@ -459,9 +458,9 @@ class Server:
                     else:
                         fds.remove(out_r)
                 if pidfd is None or pidfd in ready:
-                    done, status = os.waitpid(pid, os.WNOHANG)
+                    done, status, usage = os.wait4(pid, os.WNOHANG)
                     if done:
-                        return status, False
+                        return status, False, usage.ru_utime + usage.ru_stime
         finally:
             if pidfd is not None:
                 os.close(pidfd)
@@ -507,7 +506,7 @@ class Server:
                 junit = fh.read().decode("utf-8", "replace")
             os.unlink(xml)
         return {"returncode": out["returncode"], "timed_out": out["timed_out"], "duration": out["duration"],
-                "junit": junit, "output_tail": out["capture"].text_tail(), "error": None}
+                "cpu": out["cpu"], "junit": junit, "output_tail": out["capture"].text_tail(), "error": None}
 
     def run_python(self, req: dict) -> dict:
         code = str(req.get("code", ""))
@@ -540,7 +539,7 @@ class Server:
         else:
             ok, error = bool(reported["ok"]), reported["error"]
         return {"ok": ok, "error": error, "stdout": out["capture"].text_head(), "timed_out": out["timed_out"],
-                "duration": out["duration"], "returncode": out["returncode"]}
+                "duration": out["duration"], "returncode": out["returncode"], "cpu": out["cpu"]}
 
 
 def _drop_pyc(path: str) -> None:

@@ -3,9 +3,10 @@
 Containment, in layers:
 - every command starts its own session (process group); a timeout kills the group;
 - rlimits cap address space, CPU time, file size and (for non-root users) processes;
-- as root, where the cgroup v1 `pids` controller is writable, each sandbox gets its own
-  pids cgroup: it caps the number of processes (RLIMIT_NPROC does not bind root) and lets
-  `close()` kill processes that escaped the group with setsid;
+- as root, where a `pids` cgroup controller is writable (v1, or v2 with pids enabled at
+  the root), each sandbox gets its own pids cgroup: it caps the number of processes
+  (RLIMIT_NPROC does not bind root) and lets `close()` kill processes that escaped the
+  group with setsid;
 - the environment is rebuilt from an allow-list, so API keys and tokens never leak in,
   and HOME / TMPDIR point inside the sandbox.
 """
@@ -27,7 +28,8 @@ from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_di
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
-PIDS_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+CGROUP_V1_PIDS = Path("/sys/fs/cgroup/pids")
+CGROUP_V2_ROOT = Path("/sys/fs/cgroup")
 COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
 
 
@@ -52,15 +54,36 @@ def _user_process_count(uid: int) -> int:
     return count
 
 
-def _make_pids_cgroup(max_procs: int) -> Path | None:
-    if os.geteuid() != 0 or not os.access(PIDS_CGROUP_ROOT, os.W_OK):
+def pids_cgroup_parent(v1: Path = CGROUP_V1_PIDS, v2: Path = CGROUP_V2_ROOT) -> Path | None:
+    """Where this process (as root) can create pids cgroups: the v1 `pids` hierarchy, or the
+    v2 root when its pids controller is enabled for children; None otherwise."""
+    if os.geteuid() != 0:
         return None
-    path = PIDS_CGROUP_ROOT / f"patchwarden-{uuid.uuid4().hex[:12]}"
+    if (v1 / "cgroup.procs").exists() and os.access(v1, os.W_OK):
+        return v1
+    try:
+        if "pids" in (v2 / "cgroup.subtree_control").read_text().split() and os.access(v2, os.W_OK):
+            return v2
+    except OSError:
+        pass
+    return None
+
+
+def _make_pids_cgroup(max_procs: int, parent: Path | None = None) -> Path | None:
+    parent = parent or pids_cgroup_parent()
+    if parent is None:
+        return None
+    path = parent / f"patchwarden-{uuid.uuid4().hex[:12]}"
     try:
         path.mkdir()
+        # Leaves below (one per command) are charged to this cgroup in v1 and v2 alike.
         (path / "pids.max").write_text(str(max_procs))
         return path
     except OSError:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
         return None
 
 

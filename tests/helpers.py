@@ -21,8 +21,9 @@ def make_repo(root: Path, files: dict[str, str], git: bool = True) -> Path:
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes]:
-    """Every file's bytes (to prove a tree is unchanged)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every working-tree file's bytes (to prove a tree is unchanged); .git is left out."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts}
 
 
 # A package whose `area` calls a buggy helper: the traceback and coverage both point at `scale`.

@@ -78,3 +78,21 @@ def test_traceback_evidence_points_at_the_innermost_frame(tmp_path):
     assert [s.function.qualname for s in ranked[:2]] == ["last_char", "shout"]
     assert "innermost repo frame" in ranked[0].evidence[0]
     assert ranked[0].score > ranked[1].score
+
+
+def test_stuck_test_fails_inside_the_loop_instead_of_hanging(tmp_path):
+    files = {
+        "spin/__init__.py": "",
+        "spin/core.py": "def wait_for(n):\n    i = 0\n    while i != n:\n        i += 2\n    return i\n",
+        "tests/test_spin.py": "from spin.core import wait_for\n\n\ndef test_odd():\n    assert wait_for(3) == 3\n\n\ndef test_even():\n    assert wait_for(4) == 4\n",
+    }
+    repo = make_repo(tmp_path / "spin", files, git=False)
+    with open_sandbox("local", repo) as sbx:
+        run = run_tests(sbx, "python3 -m pytest -q", timeout=120, per_test_timeout=1.0)
+        workdir = sbx.workdir
+    odd = run.results["tests/test_spin.py::test_odd"]
+    assert odd.status == "failed" and "per-test timeout" in odd.traceback
+    assert run.results["tests/test_spin.py::test_even"].status == "passed"
+    ranked = localize(run, repo_functions(repo)[0], workdir)
+    assert ranked[0].function.qualname == "wait_for"
+    assert "innermost repo frame" in ranked[0].evidence[0]

@@ -162,3 +162,16 @@ def test_prune_removes_leftovers_but_not_live_sandboxes(image, client, sbx):
     finally:
         if container_exists(client, leftover.id):
             leftover.remove(force=True)
+
+
+def test_warm_runner_works_over_docker_exec(sbx):
+    """The fork server (sandboxes/forkserver.py) streams its protocol through popen."""
+    from sandboxes.forkserver import ForkServer
+
+    sbx.put_files({"tests_warm/test_calc.py": "from pkg.calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\n"
+                                               "def test_wrong():\n    assert add(2, 2) == 5\n"})
+    with ForkServer(sbx) as fs:
+        run = fs.run_pytest(["tests_warm/test_calc.py"], timeout=60)
+        fixed = fs.run_pytest(["tests_warm/test_calc.py"], files={"pkg/calc.py": "def add(a, b):\n    return 5\n"}, timeout=60)
+    assert sorted((r.nodeid.rsplit("::", 1)[-1], r.status) for r in run.results) == [("test_add", "passed"), ("test_wrong", "failed")]
+    assert sorted((r.nodeid.rsplit("::", 1)[-1], r.status) for r in fixed.results) == [("test_add", "failed"), ("test_wrong", "passed")]

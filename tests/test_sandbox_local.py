@@ -41,3 +41,18 @@ def test_close_removes_the_copy_and_kills_leftovers(tmp_path):
 def test_missing_source_dir_is_a_clear_error(tmp_path):
     with pytest.raises(SandboxError, match="does not exist.*--workdir"):
         open_sandbox("local", tmp_path / "nope")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="pids cgroups are used as root only")
+def test_pids_cgroup_parent_prefers_v1_then_v2_with_pids(tmp_path):
+    from sandboxes.local import pids_cgroup_parent
+
+    v1, v2 = tmp_path / "pids", tmp_path / "unified"
+    v2.mkdir()
+    (v2 / "cgroup.subtree_control").write_text("cpu memory\n")
+    assert pids_cgroup_parent(v1, v2) is None
+    (v2 / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    assert pids_cgroup_parent(v1, v2) == v2
+    v1.mkdir()
+    (v1 / "cgroup.procs").write_text("")
+    assert pids_cgroup_parent(v1, v2) == v1

@@ -1,0 +1,417 @@
+"""Candidate validation: trigger tests first, then the whole suite, in a warm sandbox per worker.
+
+    make = validator_factory(repo, "python -m pytest -q tests", SandboxSpec("local"), baseline, triggers)
+    results = validate_candidates(candidates, make, workers=2, time_budget=300, on_result=save)
+
+Plausible = every trigger test passes and no test that passed at baseline fails now (a test
+that disappeared, e.g. because its module no longer imports, counts as failing; tests absent
+at baseline do not count). `Validator` runs pytest through a fork server (no interpreter or
+pytest start-up per candidate); `ColdValidator` re-runs the test command itself, for commands
+that are not plain pytest and as the reference the warm runner is measured against.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import posixpath
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from repair.core import Candidate, TestResult, patched_files
+from repair.junit import merge_by_nodeid, parse_junit
+from repair.pytest_cmd import pytest_args, python_of, split_cmd
+from sandboxes import open_spec
+from sandboxes.base import SandboxSpec
+from sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
+
+STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error")
+JUNIT_OPTS = ["-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
+
+# pytest options whose value is the next token (`-k expr`); needed to tell option values from
+# test paths when the trigger run keeps the user's options but not their paths.
+VALUE_OPTIONS = {
+    "-k", "-m", "-p", "-c", "-o", "-W", "-r", "-n", "--rootdir", "--confcutdir", "--basetemp", "--deselect",
+    "--ignore", "--ignore-glob", "--junitxml", "--junit-xml", "--junitprefix", "--junit-prefix", "--tb",
+    "--durations", "--durations-min", "--maxfail", "--timeout", "--timeout-method", "--import-mode", "--log-level",
+    "--log-cli-level", "--log-file", "--log-file-level", "--log-format", "--log-date-format", "--cov",
+    "--cov-report", "--cov-config", "--cov-fail-under", "--override-ini", "--capture", "--color",
+    "--code-highlight", "--pythonwarnings", "--doctest-glob", "--dist", "--reruns", "--reruns-delay",
+    "--randomly-seed", "--config-file", "--verbosity", "--show-capture", "--assert", "--maxprocesses",
+    "--max-worker-restart", "--tx", "--rsyncdir", "--log-auto-indent", "--log-cli-format",
+    "--log-cli-date-format", "--log-file-format", "--log-file-date-format", "--log-file-mode", "--log-disable",
+}
+
+
+@dataclass
+class ValidationResult:
+    candidate_id: str
+    status: str  # one of STATUSES
+    failing: list[str] = field(default_factory=list)  # tests that did not pass in the runs made
+    newly_failing: list[str] = field(default_factory=list)  # passed at baseline, not now
+    duration: float = 0.0
+    message: str = ""  # why: the first failure, the compile error, the timeout
+    stage: str = ""  # where it stopped: apply | compile | trigger | suite | command
+    runner: str = ""  # warm | cold
+    cpu: float = 0.0  # CPU seconds of the test runs, where the runner can tell (warm)
+
+    @property
+    def plausible(self) -> bool:
+        return self.status == "plausible"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ValidationResult":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class CandidateValidator(Protocol):
+    kind: str
+
+    def validate(self, candidate: Candidate) -> ValidationResult: ...
+
+    def close(self) -> None: ...
+
+
+def candidate_timeout(baseline: dict[str, TestResult], floor: float = 2.0) -> float:
+    """Seconds one test run of a candidate may take: 5x the baseline tests' own time + 1 s."""
+    return max(floor, 5.0 * sum(r.duration for r in baseline.values()) + 1.0)
+
+
+def option_args(args: list[str], repo: Path | None = None) -> list[str]:
+    """The user's pytest arguments without the positional test paths (kept for trigger runs)."""
+    kept: list[str] = []
+    takes_value = False
+    for tok in args:
+        if takes_value:
+            kept.append(tok)
+            takes_value = False
+        elif tok.startswith("-"):
+            kept.append(tok)
+            takes_value = tok in VALUE_OPTIONS
+        elif repo is not None and not (repo / tok.split("::")[0]).exists() and "::" not in tok:
+            kept.append(tok)  # not a path of the repo: most likely an option value we do not know
+    return kept
+
+
+def compile_errors(files: dict[str, str]) -> str | None:
+    """The first syntax error among the patched Python files, or None."""
+    for rel, text in files.items():
+        if rel.endswith(".py"):
+            try:
+                compile(text, rel, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                line = getattr(exc, "lineno", None)
+                return f"{rel}:{line}: {type(exc).__name__}: {getattr(exc, 'msg', exc)}"
+    return None
+
+
+class _ValidatorBase:
+    """The verdict logic; subclasses say how one pytest run (or the whole command) is made."""
+
+    kind = "base"
+
+    def __init__(self, repo: Path, test_cmd: str, baseline: dict[str, TestResult], trigger_tests: list[str],
+                 timeout: float):
+        self.repo = Path(repo).resolve()
+        self.test_cmd = test_cmd
+        self.baseline = baseline
+        self.trigger_tests = list(dict.fromkeys(trigger_tests))
+        self.timeout = timeout
+        self.baseline_passed = sorted(n for n, r in baseline.items() if r.status == "passed")
+
+    # A subclass runs pytest with `args` (None = the user's whole command) with `files` patched in.
+    def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
+        raise NotImplementedError
+
+    def _trigger_args(self) -> list[str] | None:
+        return None  # None: no separate trigger stage
+
+    def validate(self, candidate: Candidate) -> ValidationResult:
+        start = time.monotonic()
+        runs: list[PytestRun] = []
+
+        def done(status: str, stage: str, message: str = "", failing=(), newly=()) -> ValidationResult:
+            return ValidationResult(candidate.id, status, sorted(failing), sorted(newly), time.monotonic() - start,
+                                    message[:2000], stage, self.kind, sum(r.cpu for r in runs))
+
+        try:
+            files = patched_files(self.repo, candidate)
+        except (OSError, UnicodeError, ValueError) as exc:
+            return done("error", "apply", f"cannot apply the candidate: {exc}")
+        problem = compile_errors(files)
+        if problem:
+            return done("error", "compile", problem)
+
+        trigger_args = self._trigger_args()
+        if trigger_args is not None and self.trigger_tests:
+            run = self._run(trigger_args, files)
+            runs.append(run)
+            early = self._check_run(run, "trigger", done)
+            if early:
+                return early
+            results = merge_by_nodeid(run.results)
+            bad = [t for t in self.trigger_tests if t not in results or results[t].status != "passed"]
+            if bad:
+                return done("trigger-fail", "trigger", _first_message(results, bad), failing=bad)
+
+        stage = "suite" if trigger_args is not None else "command"
+        run = self._run(None, files)
+        runs.append(run)
+        early = self._check_run(run, stage, done)
+        if early:
+            return early
+        results = merge_by_nodeid(run.results)
+        if not results:
+            # No per-test results (not pytest, no JUnit XML): only the exit code can judge.
+            if run.returncode == 0:
+                return done("plausible", stage)
+            return done("trigger-fail", stage, f"test command failed (exit {run.returncode}): "
+                        f"{run.output_tail[-600:]}", failing=[self.test_cmd])
+        failing = [n for n, r in results.items() if r.bad]
+        # After a trigger stage, a trigger the suite does not run is fine; without one, it must pass here.
+        bad_triggers = [t for t in self.trigger_tests
+                        if (t in results and results[t].status != "passed") or (t not in results and stage == "command")]
+        if bad_triggers:
+            return done("trigger-fail", stage, _first_message(results, bad_triggers), failing=failing or bad_triggers)
+        newly = [n for n in self.baseline_passed if n not in results or results[n].status != "passed"]
+        if newly:
+            return done("regression", stage, _first_message(results, newly), failing=failing, newly=newly)
+        return done("plausible", stage, failing=failing)
+
+    @staticmethod
+    def _check_run(run: PytestRun, stage: str, done) -> ValidationResult | None:
+        if run.error and not run.results:
+            return done("error", stage, run.error)
+        if run.timed_out:
+            return done("timeout", stage, f"tests did not finish in time ({stage} run)")
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _first_message(results: dict[str, TestResult], nodeids: list[str]) -> str:
+    for nid in nodeids:
+        r = results.get(nid)
+        if r is None:
+            return f"{nid}: did not run (collection error or removed)"
+        if r.status != "passed":
+            return f"{nid}: {r.status}: {r.message or r.traceback[-300:]}"
+    return ""
+
+
+class Validator(_ValidatorBase):
+    """Warm validation for pytest commands: one sandbox over a copy of the repo + a fork server."""
+
+    kind = "warm"
+
+    def __init__(self, repo: Path, test_cmd: str, sandbox_spec: SandboxSpec, baseline: dict[str, TestResult],
+                 trigger_tests: list[str], timeout: float, preload: list[str] | None = None):
+        super().__init__(repo, test_cmd, baseline, trigger_tests, timeout)
+        args = pytest_args(test_cmd)
+        if args is None:
+            raise ValueError(f"{test_cmd!r} is not a plain pytest command: use ColdValidator")
+        self.args = args
+        self.sandbox = open_spec(sandbox_spec, self.repo)
+        try:
+            python, cwd_on_path = interpreter_for(self.sandbox, test_cmd)
+            self.cwd_on_path = cwd_on_path
+            self.server = ForkServer(self.sandbox, python=python,
+                                     preload=third_party_imports(self.repo) if preload is None else preload)
+        except BaseException:
+            self.sandbox.close()
+            raise
+
+    def _trigger_args(self) -> list[str]:
+        return option_args(self.args, self.repo) + self.trigger_tests
+
+    def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
+        return self.server.run_pytest(self.args if args is None else args, files=files, timeout=self.timeout,
+                                      cwd_on_path=self.cwd_on_path)
+
+    def close(self) -> None:
+        try:
+            self.server.close()
+        finally:
+            self.sandbox.close()
+
+
+class ColdValidator(_ValidatorBase):
+    """Re-runs the test command per candidate in a sandbox (a fresh interpreter each time).
+
+    For pytest commands: trigger tests first, then the command, with JUnit XML. For any other
+    command: the command once, with PYTEST_ADDOPTS asking a pytest inside it for JUnit XML;
+    without XML only the exit code judges. Its timeout adds the command's start-up time.
+    """
+
+    kind = "cold"
+
+    def __init__(self, repo: Path, test_cmd: str, sandbox_spec: SandboxSpec, baseline: dict[str, TestResult],
+                 trigger_tests: list[str], timeout: float, startup_allowance: float = 30.0):
+        super().__init__(repo, test_cmd, baseline, trigger_tests, timeout)
+        self.argv = split_cmd(test_cmd)
+        self.args = pytest_args(test_cmd)
+        self.allowance = startup_allowance
+        self._runs = itertools.count()
+        self.sandbox = open_spec(sandbox_spec, self.repo)
+
+    def _trigger_args(self) -> list[str] | None:
+        if self.args is None:
+            return None
+        return option_args(self.args, self.repo) + self.trigger_tests
+
+    def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
+        rel = f"{SERVER_DIR}/cold-{os.getpid()}-{next(self._runs)}.xml"
+        xml = posixpath.join(self.sandbox.workdir, rel)
+        env = None
+        if self.args is not None:
+            prefix = self.argv[: len(self.argv) - len(self.args)]
+            cmd: list[str] | str = prefix + (self.args if args is None else args) + JUNIT_OPTS + ["--junitxml", xml, "-q"]
+        else:
+            cmd = self.test_cmd
+            env = {"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1 -p no:cacheprovider"}
+        originals = {rel_path: (self.repo / rel_path).read_text() for rel_path in files}
+        self.sandbox.put_files(files)
+        try:
+            res = self.sandbox.run(cmd, timeout=self.timeout + self.allowance, env=env)
+        finally:
+            self.sandbox.put_files(originals)
+        if not res.timed_out:
+            # Later runs may wait 3x the slowest start-up seen (at least 5 s) beyond the tests' time.
+            self.allowance = max(5.0, min(self.allowance, 3.0 * res.duration))
+        try:
+            results = parse_junit(self.sandbox.read_file(rel))
+        except Exception:  # no XML: the run crashed (as a warm child can), or it is not pytest
+            results = []
+        error = None
+        if res.returncode == 127 and not results:
+            error = f"test command cannot start: {res.stderr.strip()[-300:]}"
+        return PytestRun(results, res.timed_out, res.duration, res.returncode, (res.stdout + res.stderr)[-4000:], error)
+
+
+def interpreter_for(sandbox, test_cmd: str) -> tuple[str, bool]:
+    """The Python a cold run of `test_cmd` would use in the sandbox, and whether the work dir
+    is first on sys.path (`python -m pytest`: yes; the `pytest` script: no)."""
+    argv = split_cmd(test_cmd)
+    if argv and os.path.basename(argv[0]).startswith("python"):
+        return python_of(test_cmd), True
+    script = argv[0] if argv else "pytest"
+    res = sandbox.run(["/bin/sh", "-c", 'p=$(command -v "$1") && head -n 1 "$p"', "sh", script], timeout=30)
+    line = res.stdout.strip()
+    if res.ok and line.startswith("#!"):
+        parts = line[2:].split()
+        if parts and os.path.basename(parts[0]) == "env" and len(parts) > 1:
+            return parts[1], False
+        if parts and "python" in os.path.basename(parts[0]):
+            return parts[0], False
+    return "python3", False
+
+
+def validator_factory(repo: Path, test_cmd: str, sandbox_spec: SandboxSpec, baseline: dict[str, TestResult],
+                      trigger_tests: list[str], timeout: float | None = None, warm: bool = True,
+                      on_fallback: Callable[[str], None] | None = None) -> Callable[[], CandidateValidator]:
+    """A function that opens one validator (call it once per worker).
+
+    Warm when the command is plain pytest and the fork server starts; otherwise cold (the
+    reason goes to `on_fallback`)."""
+    timeout = candidate_timeout(baseline) if timeout is None else timeout
+
+    def make() -> CandidateValidator:
+        if warm and pytest_args(test_cmd) is not None:
+            try:
+                return Validator(repo, test_cmd, sandbox_spec, baseline, trigger_tests, timeout)
+            except ForkServerError as exc:
+                if on_fallback:
+                    on_fallback(f"warm runner unavailable, validating cold: {exc}")
+        return ColdValidator(repo, test_cmd, sandbox_spec, baseline, trigger_tests, timeout)
+
+    return make
+
+
+def validate_candidates(candidates: Iterable[Candidate], make_validator: Callable[[], CandidateValidator],
+                        workers: int = 1, time_budget: float | None = None,
+                        on_result: Callable[[ValidationResult], None] | None = None,
+                        already_done: set[str] | None = None,
+                        stop_after_plausible: int | None = None) -> list[ValidationResult]:
+    """Validate candidates (best first) in parallel, one warm validator per worker thread.
+
+    Duplicates (same `Candidate.id`, i.e. same normalized source) and ids in `already_done`
+    (a resumed run) are skipped before anything runs. No new candidate starts once
+    `time_budget` seconds have passed or `stop_after_plausible` plausible ones were found.
+    `on_result` sees each result as it completes (from worker threads, one at a time).
+    Returns the results in completion order.
+    """
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    skip = set(already_done or ())
+    source = iter(candidates)
+    pull_lock, result_lock = threading.Lock(), threading.Lock()
+    results: list[ValidationResult] = []
+    plausible = 0
+    stop = threading.Event()
+
+    def next_candidate() -> Candidate | None:
+        with pull_lock:
+            while not stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    stop.set()
+                    return None
+                cand = next(source, None)
+                if cand is None:
+                    stop.set()
+                    return None
+                if cand.id not in skip:
+                    skip.add(cand.id)
+                    return cand
+            return None
+
+    def worker() -> None:
+        nonlocal plausible
+        first = next_candidate()
+        if first is None:
+            return  # nothing left: do not pay for a sandbox
+        try:
+            validator = make_validator()
+        except BaseException:
+            stop.set()  # a sandbox that cannot open fails every worker alike: give up, say why
+            raise
+        with validator:
+            cand = first
+            while cand is not None:
+                res = validator.validate(cand)
+                with result_lock:
+                    results.append(res)
+                    plausible += res.plausible
+                    if stop_after_plausible is not None and plausible >= stop_after_plausible:
+                        stop.set()
+                    if on_result:
+                        on_result(res)
+                cand = next_candidate()
+
+    n = max(1, workers)
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="validate") as pool:
+        futures = [pool.submit(worker) for _ in range(n)]
+        pending = set(futures)
+        errors = []
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            errors += [f.exception() for f in finished if f.exception() is not None]
+        if errors:
+            raise errors[0]
+    return results
+
+
+__all__ = ["STATUSES", "ColdValidator", "ValidationResult", "Validator", "candidate_timeout", "compile_errors",
+           "interpreter_for", "option_args", "validate_candidates", "validator_factory"]
