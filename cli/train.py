@@ -161,7 +161,7 @@ def eval_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"Repair-R1 evaluation of {model} ({summary['bugs']} bugs x {samples} samples)")
+    table = Table(title=f"Repair-R1: {summary['bugs']} bugs x {samples} samples", caption=model)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
