@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from repair.r1.dataset import humaneval_mutants, load_humanevalfix, split_hidden_tests, split_rows
 from repair.r1.executor import TestRunner
@@ -78,3 +79,19 @@ def test_dataset_cli_writes_jsonl_and_rejects_a_bad_fold(tmp_path):
     bad = run("--from", "humanevalfix", "--out", str(tmp_path), "--folds", "5", "--fold", "7")
     assert bad.returncode == 2 and "--fold must be between 1 and 5" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow  # ~500 sandbox jobs
+def test_every_humanevalfix_row_is_consistent():
+    """References pass every split hidden test, a fix appended to fix_context passes too, the bug fails one."""
+    from repair.r1.rewards import fix_program
+
+    rows = load_humanevalfix()
+    with TestRunner() as runner:
+        ref = runner.run_many([(r["reference"], r["hidden_tests"], 1.0) for r in rows])
+        bug = runner.run_many([(r["buggy_code"], r["hidden_tests"], 1.0) for r in rows])
+        only_fn = [r["reference"][r["reference"].index("def " + r["entry_point"]):] for r in rows]
+        fix = runner.run_many([(fix_program(r["fix_context"], f), r["hidden_tests"], 1.0) for r, f in zip(rows, only_fn)])
+    assert [r["task_id"] for r, x in zip(rows, ref) if not all(x)] == []
+    assert [r["task_id"] for r, x in zip(rows, fix) if not all(x)] == []
+    assert [r["task_id"] for r, x in zip(rows, bug) if all(x)] == []
