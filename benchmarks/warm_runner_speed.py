@@ -167,11 +167,14 @@ def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: 
     for r in results:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     warm_cpu = sum(r.cpu for r in results)
+    # CPU: warm = the server's children (any backend); cold = our child processes (local only).
+    cpu = warm_cpu if kind == "warm" else (child_cpu if spec.backend == "local" else None)
+    per_cpu = None if not cpu else round(len(results) / cpu, 2)
     return {
         "runner": kind, "candidates": len(results), "startup_s": round(startup, 3), "wall_s": round(wall, 3),
         "candidates_per_s": round(len(results) / wall, 2) if wall else None,
-        "cpu_s_per_candidate": round((warm_cpu if kind == "warm" else child_cpu) / max(1, len(results)), 4)
-        if spec.backend == "local" else None,
+        "cpu_s_per_candidate": None if cpu is None else round(cpu / max(1, len(results)), 4),
+        "candidates_per_cpu_s": per_cpu,  # what one otherwise idle core would give
         "statuses": statuses, "verdicts": {r.candidate_id: r.status for r in results},
     }
 
@@ -263,7 +266,8 @@ def _print_row(row: dict) -> None:
     print(f"[{row['backend']}] repo: {row['tests']} tests, trigger {', '.join(row['triggers'])}; "
           f"bare test command {row['bare_test_command_s']} s")
     for side in (w, c):
-        cpu = f", {side['cpu_s_per_candidate']} CPU s/candidate" if side["cpu_s_per_candidate"] is not None else ""
+        cpu = (f", {side['cpu_s_per_candidate']} CPU s/candidate = {side['candidates_per_cpu_s']} per CPU-second"
+               if side["cpu_s_per_candidate"] is not None else "")
         print(f"  {side['runner']:>4}: {side['candidates']} candidates in {side['wall_s']} s = "
               f"{side['candidates_per_s']} candidates/s (start-up {side['startup_s']} s{cpu}) {side['statuses']}")
     print(f"  speed-up warm/cold: {row['speedup']}x; verdicts agree: {row['verdicts_agree']}; "

@@ -63,13 +63,21 @@ def apply_to_tree(repo: Path, new_files: dict[str, str]) -> None:
         os.replace(tmp, path)
 
 
-def create_branch(repo: Path, branch: str, new_files: dict[str, str], message: str) -> str:
-    """Commit the patch on a new branch from HEAD, through a private index: the working tree,
-    the real index and the current branch stay as they are. Returns the commit sha."""
+def check_branch_name(repo: Path, branch: str) -> Path:
+    """The git root, once `branch` is known to be a valid, new branch name."""
     root = git_root(repo)
+    if subprocess.run(["git", "check-ref-format", "--branch", branch], cwd=root, capture_output=True).returncode != 0:
+        raise GitProblem(f"{branch!r} is not a valid git branch name; choose another --branch")
     exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root, capture_output=True)
     if exists.returncode == 0:
         raise GitProblem(f"branch {branch!r} already exists; choose another --branch name")
+    return root
+
+
+def create_branch(repo: Path, branch: str, new_files: dict[str, str], message: str) -> str:
+    """Commit the patch on a new branch from HEAD, through a private index: the working tree,
+    the real index and the current branch stay as they are. Returns the commit sha."""
+    root = check_branch_name(repo, branch)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
         _git(root, "read-tree", "HEAD", env=env)

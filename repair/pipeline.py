@@ -18,7 +18,7 @@ from sandboxes import Limits, SandboxError, SandboxSpec, open_spec, resolve_back
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
-from .emit import GitProblem, append_prediction, apply_to_tree, create_branch, ensure_clean, unified_diff
+from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .localize import localize
 from .pytest_cmd import split_cmd
@@ -177,6 +177,13 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     """Repair one bug. Raises RepairInputError on bad input; returns an outcome otherwise."""
     started = time.monotonic()
     repo = check_inputs(cfg)
+    try:  # refuse before any work, not after minutes of validation
+        if cfg.apply:
+            ensure_clean(repo)
+        elif cfg.branch:
+            check_branch_name(repo, cfg.branch)
+    except GitProblem as exc:
+        raise RepairInputError(str(exc)) from exc
     run_dir = prepare_run_dir(cfg)
     try:
         backend = resolve_backend(cfg.sandbox, cfg.image)

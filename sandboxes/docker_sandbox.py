@@ -48,7 +48,7 @@ BASE_ENV = {
 }
 NO_DAEMON = (
     "the Docker daemon does not answer: start it "
-    "(dockerd --bridge=none --iptables=false --ip-masq=false &) or use --backend local"
+    "(dockerd --bridge=none --iptables=false --ip-masq=false &) or use the local sandbox (--sandbox local)"
 )
 WATCHDOG_GRACE = 15.0  # seconds past the command's timeout before we stop trusting the container
 
@@ -88,7 +88,7 @@ def docker_client(timeout: int = 120):
     try:
         import docker
     except ImportError as exc:
-        raise SandboxError("the docker Python package is missing: pip install docker, or use --backend local") from exc
+        raise SandboxError("the docker Python package is missing: pip install docker, or use the local sandbox (--sandbox local)") from exc
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()

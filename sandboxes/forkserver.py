@@ -29,13 +29,11 @@ from repair.core import TestResult
 from repair.junit import parse_junit
 
 from .base import Sandbox, SandboxError
+from .forkserver_main import local_module_names, walk_py
 
 SERVER_DIR = ".patchwarden"
 SERVER_SCRIPT = Path(__file__).with_name("forkserver_main.py")
 REPLY_GRACE = 15.0  # seconds a server may take beyond a request's own timeout before it is restarted
-SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "node_modules", "build", "dist",
-             "__pycache__", ".mypy_cache", ".pytest_cache", SERVER_DIR}
-
 
 class ForkServerError(SandboxError):
     """The fork server could not start or stopped answering."""
@@ -74,8 +72,9 @@ class ForkServer:
 
     def __init__(self, sandbox: Sandbox, python: str = "python3", preload: Iterable[str] = (),
                  cwd: str | None = None, start_timeout: float = 120.0, env: dict[str, str] | None = None,
-                 bytecode_cache: str | None = "auto"):
+                 bytecode_cache: str | None = "auto", with_pytest: bool = True):
         self.sandbox, self.python, self.cwd, self.env = sandbox, python, cwd, env
+        self.with_pytest = with_pytest  # False: a code-running server that starts in milliseconds
         if bytecode_cache == "auto":
             bytecode_cache = default_bytecode_cache() if sandbox.backend == "local" else None
         self.bytecode_cache = bytecode_cache
@@ -102,6 +101,8 @@ class ForkServer:
             argv += ["--cwd", self.cwd]
         if self.bytecode_cache:
             argv += ["--bytecode-cache", self.bytecode_cache]
+        if not self.with_pytest:
+            argv.append("--no-pytest")
         env = {"PYTHONDONTWRITEBYTECODE": "1", **(self.env or {})}
         self._proc = self.sandbox.popen(argv, env=env)
         self.starts += 1
@@ -327,17 +328,6 @@ def default_bytecode_cache() -> str:
 
 
 # -- preload selection --------------------------------------------------------------------
-def local_module_names(repo: Path) -> set[str]:
-    """Top-level names the repo itself provides (any .py file or package folder in it)."""
-    names = set()
-    for path in _walk_py(repo):
-        names.add(path.stem)
-        for parent in path.relative_to(repo).parents:
-            if parent.name:
-                names.add(parent.name)
-    return names
-
-
 def third_party_imports(repo: Path | str, limit_files: int = 2000) -> list[str]:
     """Top-level modules the repo imports that it does not provide itself (stdlib included).
 
@@ -345,13 +335,13 @@ def third_party_imports(repo: Path | str, limit_files: int = 2000) -> list[str]:
     shadows and any module that drags in code from the work dir.
     """
     repo = Path(repo)
-    local = local_module_names(repo)
+    local = local_module_names(str(repo))
     found: dict[str, None] = {}
-    for i, path in enumerate(_walk_py(repo)):
+    for i, path in enumerate(walk_py(str(repo))):
         if i >= limit_files:
             break
         try:
-            tree = ast.parse(path.read_bytes())
+            tree = ast.parse(Path(path).read_bytes())
         except (SyntaxError, ValueError, OSError):
             continue
         for node in ast.walk(tree):
@@ -365,14 +355,6 @@ def third_party_imports(repo: Path | str, limit_files: int = 2000) -> list[str]:
                 if top not in local and top != "__future__" and top.isidentifier():
                     found[top] = None
     return sorted(found)
-
-
-def _walk_py(repo: Path):
-    for root, dirs, files in os.walk(repo):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in files:
-            if name.endswith(".py"):
-                yield Path(root) / name
 
 
 __all__ = ["ExecResult", "ForkServer", "ForkServerError", "ForkServerPool", "PytestRun", "local_module_names",

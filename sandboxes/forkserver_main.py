@@ -32,10 +32,29 @@ OUTPUT_CAP = 64 * 1024  # bytes of child output kept (head for python, tail for 
 ERROR_CAP = 4000  # a result message must fit a pipe buffer so the child never blocks on it
 
 
-def _shadowed_by_workdir(name: str, workdir: str) -> bool:
-    """True when the work dir has its own module/package of this top-level name."""
-    return os.path.exists(os.path.join(workdir, name + ".py")) or os.path.isdir(os.path.join(workdir, name)) or \
-        os.path.exists(os.path.join(workdir, "src", name + ".py")) or os.path.isdir(os.path.join(workdir, "src", name))
+# Folders that never hold the project's own importable code (virtualenvs, build output, VCS).
+SKIP_DIRS = {"node_modules", "build", "dist", "__pycache__", "venv", "env", "site-packages"}
+
+
+def walk_py(root: str):
+    """Every .py file of a source tree, skipping hidden folders, virtualenvs and build output."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            if name.endswith(".py"):
+                yield os.path.join(folder, name)
+
+
+def local_module_names(root: str) -> set[str]:
+    """Names the tree itself can provide at import time: every .py stem and every folder
+    holding Python code (pytest may put any test folder on sys.path)."""
+    names = set()
+    for path in walk_py(root):
+        rel = os.path.relpath(path, root)
+        parts = rel.split(os.sep)
+        names.add(parts[-1][:-3])
+        names.update(parts[:-1])
+    return names
 
 
 def _under(path: str | None, root: str) -> bool:
@@ -45,18 +64,6 @@ def _under(path: str | None, root: str) -> bool:
         return os.path.realpath(path).startswith(root + os.sep)
     except (TypeError, ValueError):
         return False
-
-
-def _workdir_modules(workdir: str) -> list[str]:
-    """Modules loaded from the work dir (other than this server itself)."""
-    mine = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
-    return [n for n, m in list(sys.modules.items())
-            if _under(getattr(m, "__file__", None), workdir) and not _under(getattr(m, "__file__", None), mine)]
-
-
-def _unload(prefix: str) -> None:
-    for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + ".")]:
-        del sys.modules[name]
 
 
 def _plugin_packages() -> list[str]:
@@ -192,30 +199,36 @@ def _warm_caches() -> None:
         fnmatch.fnmatch("warm_up.py", pattern)
 
 
-def preload(names: list[str], workdir: str, tmp: str) -> tuple[list[str], dict[str, str]]:
+def preload(names: list[str], workdir: str, tmp: str, with_pytest: bool = True) -> tuple[list[str], dict[str, str]]:
     """Import pytest, its internals and plugins, and the given modules; never the user's code."""
-    import pkgutil
+    loaded: list[str] = []
+    failed: dict[str, str] = {}
+    config = None
+    if with_pytest:
+        import pkgutil
 
-    import _pytest
-    import pytest  # noqa: F401  (a missing pytest is reported by the caller)
+        import _pytest
+        import pytest  # noqa: F401  (a missing pytest is reported by the caller)
 
-    loaded, failed = ["pytest"], {}
-    for info in pkgutil.walk_packages(_pytest.__path__, "_pytest."):
-        try:
-            importlib.import_module(info.name)
-        except BaseException:  # optional internals (e.g. needing a missing extra)
-            pass
-    for speedup in (_freeze_metadata, _memoize_pluggy_varnames):
-        try:
-            speedup()
-        except Exception:  # an odd installation or pluggy: children just do the work themselves
-            pass
-    config = _warm_config(tmp)
+        loaded.append("pytest")
+        for info in pkgutil.walk_packages(_pytest.__path__, "_pytest."):
+            try:
+                importlib.import_module(info.name)
+            except BaseException:  # optional internals (e.g. needing a missing extra)
+                pass
+        for speedup in (_freeze_metadata, _memoize_pluggy_varnames):
+            try:
+                speedup()
+            except Exception:  # an odd installation or pluggy: children just do the work themselves
+                pass
+        config = _warm_config(tmp)
+    local = local_module_names(workdir)
+    mine = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
     try:
         wanted = (_plugin_packages() if config is not None else []) + list(names)
         for name in dict.fromkeys(wanted):
             top = name.split(".")[0]
-            if _shadowed_by_workdir(top, workdir):
+            if top in local:
                 failed[name] = "shadowed by a module of the work dir"
                 continue
             before = set(sys.modules)
@@ -227,7 +240,9 @@ def preload(names: list[str], workdir: str, tmp: str) -> tuple[list[str], dict[s
                     sys.modules.pop(new, None)
                 continue
             # A module that dragged in the user's code would make children see stale code.
-            if _workdir_modules(workdir):
+            new = [sys.modules[n] for n in set(sys.modules) - before if n in sys.modules]
+            if any(_under(getattr(m, "__file__", None), workdir) and not _under(getattr(m, "__file__", None), mine)
+                   for m in new):
                 failed[name] = "imports code from the work dir"
                 for new in set(sys.modules) - before:
                     sys.modules.pop(new, None)
@@ -562,6 +577,7 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(description="patchwarden fork server (speaks JSON lines on stdin/stdout)")
     parser.add_argument("--preload", default="", help="comma-separated modules to import once")
+    parser.add_argument("--no-pytest", action="store_true", help="do not preload pytest (code runs only)")
     parser.add_argument("--cwd", default=None, help="directory to serve from (default: the current one)")
     parser.add_argument("--bytecode-cache", default=None,
                         help="folder for bytecode of the preloaded (third-party) modules, reused across servers")
@@ -586,7 +602,7 @@ def main(argv: list[str]) -> int:
         # its assertion-rewritten plugin modules there too, so the next server starts fast.
         sys.pycache_prefix, sys.dont_write_bytecode = opts.bytecode_cache, False
     try:
-        loaded, failed = preload(names, workdir, server.tmp)
+        loaded, failed = preload(names, workdir, server.tmp, not opts.no_pytest)
     except BaseException as exc:
         server.send({"ready": False, "protocol": PROTOCOL, "error": f"cannot import pytest: {type(exc).__name__}: {exc}"})
         return 3

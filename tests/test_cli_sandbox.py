@@ -81,7 +81,7 @@ def test_unknown_backend():
 
 def test_no_docker_daemon_with_backend_docker(project):
     proc = cli("run", "--backend", "docker", "-w", str(project), "--", "true", env=NO_DAEMON_ENV)
-    assert_clean_error(proc, "Docker daemon does not answer", "dockerd", "--backend local")
+    assert_clean_error(proc, "Docker daemon does not answer", "dockerd", "--sandbox local")
 
 
 def test_auto_falls_back_to_local_without_a_daemon(project):

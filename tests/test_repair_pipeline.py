@@ -96,7 +96,7 @@ HANG = {
 
 def test_hanging_candidates_are_killed_and_the_fix_still_found(tmp_path):
     repo = make_repo(tmp_path / "loops", HANG)
-    proc, result = repair_json(repo, tmp_path / "run", "--max-plausible", "1000", "--max-candidates", "200")
+    proc, result = repair_json(repo, tmp_path / "run", "--max-plausible", "1000", "--max-candidates", "15")
     assert proc.returncode == 0, proc.stderr
     validations = [json.loads(line) for line in (tmp_path / "run" / "validations.jsonl").read_text().splitlines()]
     statuses = [v["status"] for v in validations]
@@ -112,7 +112,7 @@ def test_resume_after_kill_does_not_repeat_work(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local", "--out", str(out),
-            "--json", "--max-plausible", "1000", "--max-candidates", "40"]
+            "--json", "--max-plausible", "1000", "--max-candidates", "16"]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     validations = out / "validations.jsonl"
     deadline = time.monotonic() + 240

@@ -2,6 +2,7 @@ import ast
 import textwrap
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from repair.core import BugContext, SuspiciousFunction, apply_edits
@@ -76,6 +77,10 @@ def assert_fix(buggy: str, fixed: str, **kw):
     ("def f(x):\n    if x:\n        return True\n    return True", "def f(x):\n    if x:\n        return False\n    return True", "constant"),
     ("def f(ws):\n    return ''.join(ws)", "def f(ws):\n    return ' '.join(ws)", "constant"),
     ("def f(a):\n    return a / 0.5", "def f(a):\n    return a / 2.0", "constant"),
+    ("def f(s):\n    return s.count('(')", "def f(s):\n    return s.count('[')", "constant"),
+    ("def f(s):\n    return s.replace(' ', '__')", "def f(s):\n    return s.replace(' ', '_')", "constant"),
+    ("def f(c):\n    return chr(ord(c) - ord('a') + ord(c))", "def f(c):\n    return chr(ord(c) - ord('a') + ord('a'))", "variable"),
+    ("def f(xs):\n    return [i * x for i, x in enumerate(xs)]", "def f(xs):\n    return [i * x for i, x in enumerate(xs)][1:]", "off_by_one"),
     # removed statement, unwrapped condition, swapped branches, inverted result
     ("def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n        out.append(x)\n    return out",
      "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x)\n    return out", "remove_stmt"),
@@ -94,6 +99,9 @@ def assert_fix(buggy: str, fixed: str, **kw):
     # excess logic
     ("def f(xs):\n    return xs.sort()", "def f(xs):\n    return xs", "drop_operand"),
     ("def f(x, y):\n    return x * y * 2", "def f(x, y):\n    return x * y", "drop_operand"),
+    # the outer function is mutated, not a nested helper
+    ("def f(xs):\n    def key(x):\n        return -x\n    return sorted(xs, key=key)[0] - 1",
+     "def f(xs):\n    def key(x):\n        return -x\n    return sorted(xs, key=key)[0] + 1", "arithmetic"),
 ])
 def test_each_fix_pattern_is_generated(buggy, fixed, operator):
     hit, _ = assert_fix(buggy, fixed)
@@ -180,6 +188,19 @@ def test_decorated_method_keeps_indentation_and_splices_back():
     assert "\n        if not depth:\n            return None\n        if depth" in apply_edits(CLASS_FILE, guard.edits)
 
 
+def test_functions_from_the_tree_sitter_extractor():
+    from repair.functions import extract_functions
+
+    fns = {f.qualname: f for f in extract_functions(CLASS_FILE, "stack.py")}
+    peek = fns["Stack.peek"]
+    assert peek.source.startswith("@functools")
+    cands = list(TemplateEngine(max_candidates=200, time_budget=None).generate(ctx_for(peek, fns["Stack.size"])))
+    assert {c.edits[0].qualname for c in cands} == {"Stack.peek", "Stack.size"}
+    for c in cands:
+        ast.parse(apply_edits(CLASS_FILE, c.edits))
+        assert peek.start_line <= c.meta["line"] <= fns["Stack.size"].end_line
+
+
 def test_plain_method_in_nested_class_parses():
     text = "class A:\n    class B:\n        def m(self, x):\n            if x:\n                return x + 1\n            return 0\n"
     tree = ast.parse(text)
@@ -205,13 +226,26 @@ def test_fast_splice_matches_libcst_rebuild():
     pf = parse_function(src)
     checked = 0
     for m in collect_mutations(pf, set(OPERATORS)):
-        fast = _splice(pf, m)
+        fast = _splice(pf, m.target, m.build())
         if fast is None:
             continue
-        slow = pf.module.deep_replace(m.target, m.replacement).code[len(pf.prefix):]
+        slow = pf.module.deep_replace(m.target, m.build()).code[len(pf.prefix):]
         assert fast == slow, m.label
         checked += 1
     assert checked > 50
+
+
+def test_path_copy_matches_libcst_rebuild_for_statements():
+    src = "    @dec\n    def m(self, xs):\n        for x in xs:\n            if x:\n                xs.pop()\n            else:\n                return 1\n        total = 0\n        return total"
+    pf = parse_function(src.lstrip())
+    assert pf.prefix  # decorated method: parsed inside the indentation wrapper
+    checked = 0
+    for m in collect_mutations(pf, set(OPERATORS)):
+        new = m.build()
+        expected = (pf.module.deep_remove(m.target) if new is None else pf.module.deep_replace(m.target, new)).code
+        assert render(pf, m) == expected[len(pf.prefix):], m.label
+        checked += new is None or not isinstance(m.target, cst.BaseExpression)
+    assert checked >= 5
 
 
 def test_ordering_prefers_suspicious_lines_and_covered_lines_first():
@@ -244,6 +278,21 @@ def test_functions_ranked_by_suspiciousness():
     cands = list(TemplateEngine(time_budget=None).generate(ctx_for(f1, f2, scores=[0.1, 0.9])))
     assert cands[0].edits[0].qualname == "high"
     assert {c.edits[0].qualname for c in cands} == {"low", "high"}
+
+
+def test_less_suspicious_functions_are_parsed_only_when_they_can_compete(monkeypatch):
+    import repair.engines.template as template
+
+    parsed = []
+    real = template.parse_function
+    monkeypatch.setattr(template, "parse_function", lambda src: parsed.append(src.split("(")[0]) or real(src))
+    f1 = function_info("m.py", "top", "def top(a, b):\n    return a < b", start_line=1, start_byte=0)
+    f2 = function_info("m.py", "low", "def low(a, b):\n    return a > b", start_line=4, start_byte=40)
+    gen = TemplateEngine(time_budget=None).generate(ctx_for(f1, f2, scores=[1.0, 0.001]))
+    first = [next(gen) for _ in range(3)]
+    assert parsed == ["def top"] and all(c.edits[0].qualname == "top" for c in first)
+    rest = list(gen)
+    assert parsed == ["def top", "def low"] and rest[-1].edits[0].qualname == "low"
 
 
 def test_count_and_time_budgets_hold():

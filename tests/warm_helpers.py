@@ -6,6 +6,10 @@ import os
 import pytest
 
 DOCKER_IMAGE = "patchwarden/sandbox:py3"
+# Plugins installed on the dev machine that cost ~2 s per cold pytest start. Tests that compare
+# against cold reference runs switch them off on both sides to keep the suite fast; loading
+# plugins warm is tested on its own (test_forkserver). Naming an absent plugin is harmless.
+QUIET_PLUGINS = "-p no:hypothesispytest -p no:anyio -p no:benchmark"
 BACKENDS = {"local": None, "docker": DOCKER_IMAGE}
 
 

@@ -6,239 +6,37 @@ engine ranks the sites first and renders only what it will emit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable
 
 import libcst as cst
-from libcst.metadata import (ExpressionContext, ExpressionContextProvider, MetadataWrapper, ParentNodeProvider,
-                             PositionProvider, WhitespaceInclusivePositionProvider)
+from libcst.metadata import ExpressionContext
 
-# Per-operator prior (higher = tried earlier at equal suspiciousness). Roughly follows how often
-# each pattern is the fix in studies of one-line bugs (ManySStuBs4J, Defects4J/QuixBugs template
-# tools): operator and boundary fixes are common *and* cheap to enumerate; variable replacement is
-# common but has many alternatives per site; removals and inserted guards rarely are the fix.
-PRIORS: dict[str, float] = {
-    "comparison": 1.0,
-    "off_by_one": 0.9,
-    "arithmetic": 0.85,
-    "boolean": 0.8,
-    "negation": 0.8,
-    "constant": 0.7,
-    "function": 0.7,
-    "aug_assign": 0.65,
-    "swap_args": 0.55,
-    "swap_operands": 0.5,
-    "drop_operand": 0.45,
-    "add_return": 0.45,
-    "variable": 0.4,
-    "wrap_abs": 0.35,
-    "swap_branches": 0.6,
-    "remove_stmt": 0.3,
-    "unwrap_if": 0.3,
-    "guard": 0.25,
-}
-OPERATORS = tuple(PRIORS)
+from repair.engines.cst_tools import (ATOM, BIN_PREC, SP, ParsedFunction, ReplaceMany, at_least, code, keep_parens,
+                                      make_op, prec, plus, required_prec)
+from repair.engines.fix_patterns import (ARITH_SWAPS, AUG_SWAPS, CMP_SWAPS, DERIVED_CALLS, FUNC_ALTS, IN_PLACE_METHODS,
+                                         CONFUSED_CHARS, NON_COMMUTATIVE, OPERATORS, PREDICATE_PREFIXES, PRIORS,
+                                         TRANSPARENT_CALLS, alternatives)
 
-_EMPTY = cst.Module(body=[])
-
-
-def code(node: cst.CSTNode) -> str:
-    return _EMPTY.code_for_node(node)
+__all__ = ["Mutation", "collect_mutations", "OPERATORS", "PRIORS"]
 
 
 @dataclass
 class Mutation:
     operator: str
     target: cst.CSTNode  # node in the parsed tree that is replaced or removed
-    replacement: cst.CSTNode | None  # None = remove target
+    replacement: cst.CSTNode | None  # None = remove target (see `make`)
     line: int  # line in the parsed text (1-based)
     weight: float  # variant weight inside the operator, multiplied with PRIORS[operator]
     label: str  # human description without the line, e.g. "`<` -> `<=`"
-    extra: dict = field(default_factory=dict)
+    make: Callable[[], cst.CSTNode] | None = None  # builds the replacement lazily (whole-block rewrites)
+
+    def build(self) -> cst.CSTNode | None:
+        return self.make() if self.make is not None else self.replacement
 
     @property
     def prior(self) -> float:
         return PRIORS[self.operator] * self.weight
-
-
-# ---------------------------------------------------------------- precedence and parentheses
-_BIN_PREC = {
-    cst.BitOr: 6, cst.BitXor: 7, cst.BitAnd: 8, cst.LeftShift: 9, cst.RightShift: 9,
-    cst.Add: 10, cst.Subtract: 10, cst.Multiply: 11, cst.Divide: 11, cst.FloorDivide: 11,
-    cst.Modulo: 11, cst.MatrixMultiply: 11, cst.Power: 13,
-}
-ATOM = 15
-
-
-def prec(node: cst.CSTNode) -> int:
-    if getattr(node, "lpar", None):
-        return ATOM
-    if isinstance(node, (cst.Lambda, cst.NamedExpr)):
-        return 0
-    if isinstance(node, cst.IfExp):
-        return 1
-    if isinstance(node, cst.BooleanOperation):
-        return 2 if isinstance(node.operator, cst.Or) else 3
-    if isinstance(node, cst.UnaryOperation):
-        return 4 if isinstance(node.operator, cst.Not) else 12
-    if isinstance(node, cst.Comparison):
-        return 5
-    if isinstance(node, cst.BinaryOperation):
-        return _BIN_PREC[type(node.operator)]
-    if isinstance(node, cst.Await):
-        return 14
-    return ATOM
-
-
-def paren(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-
-
-def at_least(node: cst.BaseExpression, p: int) -> cst.BaseExpression:
-    """Parenthesize `node` if it would bind weaker than precedence `p` where it is put."""
-    return node if prec(node) >= p else paren(node)
-
-
-def keep_parens(old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode:
-    """A replacement takes over the parentheses the old expression had."""
-    if getattr(old, "lpar", None) and hasattr(new, "lpar") and not new.lpar:
-        return new.with_changes(lpar=old.lpar, rpar=old.rpar)
-    return new
-
-
-def plus(node: cst.BaseExpression, k: int) -> cst.BaseExpression:
-    op = cst.Add() if k > 0 else cst.Subtract()
-    return cst.BinaryOperation(left=at_least(node, 10), operator=op, right=cst.Integer(str(abs(k))))
-
-
-_SP = cst.SimpleWhitespace(" ")
-
-
-def _op(cls, old):
-    """Build operator `cls` with the old operator's spacing (keywords need at least one space)."""
-    before = getattr(old, "whitespace_before", _SP)
-    after = getattr(old, "whitespace_after", _SP)
-    keyword = cls in (cst.Is, cst.IsNot, cst.In, cst.NotIn, cst.And, cst.Or)
-    if keyword:
-        before = before if code_ws(before) else _SP
-        after = after if code_ws(after) else _SP
-    kwargs = {"whitespace_before": before, "whitespace_after": after}
-    if cls in (cst.IsNot, cst.NotIn):
-        kwargs["whitespace_between"] = _SP
-    return cls(**kwargs)
-
-
-def code_ws(ws) -> str:
-    return getattr(ws, "value", " ")  # ParenthesizedWhitespace counts as present
-
-
-# ---------------------------------------------------------------- operator tables
-# (a, b, weight): boundary and negation swaps are the usual fixes, direction reversal less so.
-_CMP = [
-    (cst.LessThan, cst.LessThanEqual, 1.0), (cst.GreaterThan, cst.GreaterThanEqual, 1.0),
-    (cst.Equal, cst.NotEqual, 1.0), (cst.Is, cst.IsNot, 1.0), (cst.In, cst.NotIn, 1.0),
-    (cst.LessThan, cst.GreaterThan, 0.8), (cst.LessThanEqual, cst.GreaterThanEqual, 0.8),
-    (cst.LessThan, cst.GreaterThanEqual, 0.6), (cst.GreaterThan, cst.LessThanEqual, 0.6),
-    (cst.Equal, cst.Is, 0.3), (cst.NotEqual, cst.IsNot, 0.3),
-    (cst.Equal, cst.LessThan, 0.4), (cst.Equal, cst.GreaterThan, 0.4),
-    (cst.Equal, cst.LessThanEqual, 0.4), (cst.Equal, cst.GreaterThanEqual, 0.4),
-    (cst.NotEqual, cst.LessThan, 0.3), (cst.NotEqual, cst.GreaterThan, 0.3),
-]
-_ARITH = [
-    (cst.Add, cst.Subtract, 1.0), (cst.Multiply, cst.Divide, 0.8), (cst.Divide, cst.FloorDivide, 0.9),
-    (cst.Multiply, cst.FloorDivide, 0.7), (cst.Modulo, cst.FloorDivide, 0.7), (cst.Multiply, cst.Power, 0.6),
-    (cst.Add, cst.Multiply, 0.6), (cst.Subtract, cst.Multiply, 0.4), (cst.Modulo, cst.Divide, 0.5),
-    (cst.Add, cst.Modulo, 0.3), (cst.Subtract, cst.Modulo, 0.3), (cst.Subtract, cst.FloorDivide, 0.3),
-    (cst.Add, cst.Divide, 0.3), (cst.Subtract, cst.Divide, 0.3), (cst.Power, cst.Modulo, 0.3),
-    (cst.BitAnd, cst.BitOr, 0.8), (cst.BitOr, cst.BitXor, 0.6), (cst.BitAnd, cst.BitXor, 0.6),
-    (cst.LeftShift, cst.RightShift, 0.8),
-]
-_AUG_OF = {
-    cst.Add: cst.AddAssign, cst.Subtract: cst.SubtractAssign, cst.Multiply: cst.MultiplyAssign,
-    cst.Divide: cst.DivideAssign, cst.FloorDivide: cst.FloorDivideAssign, cst.Modulo: cst.ModuloAssign,
-    cst.Power: cst.PowerAssign, cst.BitAnd: cst.BitAndAssign, cst.BitOr: cst.BitOrAssign,
-    cst.BitXor: cst.BitXorAssign, cst.LeftShift: cst.LeftShiftAssign, cst.RightShift: cst.RightShiftAssign,
-}
-_AUG = [(_AUG_OF[a], _AUG_OF[b], w) for a, b, w in _ARITH]  # `x -= k` is the same slip as `x - k`
-_NON_COMMUTATIVE = (cst.Subtract, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power, cst.LeftShift, cst.RightShift)
-
-
-def _alternatives(table, cls) -> Iterator[tuple[type, float]]:
-    for a, b, w in table:
-        if cls is a:
-            yield b, w
-        elif cls is b:
-            yield a, w
-
-
-# Builtins and methods that are commonly confused (same arity, same place in code).
-_FUNC_GROUPS = [
-    ("min", "max"), ("any", "all"), ("sorted", "reversed"), ("sum", "len"), ("floor", "ceil"),
-    ("append", "extend"), ("lower", "upper", "swapcase", "capitalize", "title"), ("isupper", "islower"), ("startswith", "endswith"),
-    ("find", "rfind"), ("index", "rindex"), ("strip", "lstrip", "rstrip"), ("split", "rsplit"),
-    ("isdigit", "isalpha", "isalnum", "isspace"), ("ljust", "rjust"), ("keys", "values", "items"),
-    ("remove", "discard"), ("int", "float", "round"), ("bin", "hex", "oct"), ("chr", "ord"),
-    ("map", "filter"), ("list", "set"), ("bisect_left", "bisect_right"),
-    ("insert", "append"), ("pop", "popleft"), ("add", "append"),
-]
-_FUNC_ALTS: dict[str, list[str]] = {}
-for _g in _FUNC_GROUPS:
-    for _n in _g:
-        _FUNC_ALTS.setdefault(_n, []).extend(x for x in _g if x != _n)
-
-# Calls whose removal ("excess logic") leaves their single argument: `sorted(set(x))` -> `sorted(x)`.
-_TRANSPARENT = {"abs", "int", "float", "str", "list", "set", "tuple", "sorted", "reversed", "round", "len", "sum", "bool"}
-
-# Methods that mutate in place and return None: their value is never what the code meant.
-_IN_PLACE = {"sort", "reverse", "append", "extend", "insert", "remove", "clear", "update", "add", "discard"}
-
-_DERIVED = {"len", "sum", "max", "min", "abs", "sorted", "set", "list", "str", "int"}
-
-_MIRRORED = {"<": ">", ">": "<", "(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{",
-             "+": "-", "-": "+", "0": "1", "1": "0"}
-
-_PRED_CALLS = ("is", "has", "can", "should")  # predicate-looking call names may be negated on return
-
-
-# ---------------------------------------------------------------- the collector
-@dataclass
-class ParsedFunction:
-    module: cst.Module  # the tree mutations apply to (possibly wrapped, see template.parse_function)
-    func: cst.FunctionDef
-    prefix: str  # text before the function in module.code (wrapper), stripped after rendering
-    positions: dict
-    parents: dict
-    contexts: dict
-    spans: dict  # node -> CodeRange covering exactly code_for_node(node) inside module.code
-    line_starts: list[int]  # character offset of each line of module.code
-    text: str  # module.code, computed once (libcst regenerates it on every access)
-
-    def offset(self, pos) -> int:
-        return self.line_starts[pos.line - 1] + pos.column
-
-
-def analyse(module: cst.Module, prefix: str) -> ParsedFunction:
-    wrapper = MetadataWrapper(module)
-    meta = wrapper.resolve_many([PositionProvider, ParentNodeProvider, ExpressionContextProvider,
-                                 WhitespaceInclusivePositionProvider])
-    positions, parents = meta[PositionProvider], meta[ParentNodeProvider]
-    contexts, spans = meta[ExpressionContextProvider], meta[WhitespaceInclusivePositionProvider]
-    func = next(n for n in walk(wrapper.module) if isinstance(n, cst.FunctionDef))
-    starts, total = [], 0
-    text = wrapper.module.code
-    for line in text.splitlines(keepends=True) or [""]:
-        starts.append(total)
-        total += len(line)
-    starts.append(total)
-    return ParsedFunction(wrapper.module, func, prefix, positions, parents, contexts, spans, starts, text)
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
 
 
 class _Collector:
@@ -248,17 +46,26 @@ class _Collector:
         self.out: list[Mutation] = []
         self.locals = self._local_names()
         self.derived = self._derived_values()
+        self.calls_by_name = self._single_arg_calls()
 
     # -- helpers
     def line(self, node) -> int:
         return self.pf.positions[node].start.line
 
-    def add(self, operator, target, replacement, weight, label, anchor=None, **extra):
+    def add(self, operator, target, replacement, weight, label, anchor=None):
         if operator not in self.ops:
             return
-        if replacement is not None and isinstance(target, cst.BaseExpression):
+        make = None
+        if callable(replacement):
+            make, replacement = replacement, None
+        elif replacement is not None and isinstance(target, cst.BaseExpression):
             replacement = keep_parens(target, replacement)
-        self.out.append(Mutation(operator, target, replacement, self.line(anchor or target), weight, label, extra))
+        self.out.append(Mutation(operator, target, replacement, self.line(anchor or target), weight, label, make))
+
+    def src(self, node) -> str:
+        """Original text of a node of the parsed tree (cheaper than printing it again)."""
+        span = self.pf.spans[node]
+        return self.pf.text[self.pf.offset(span.start):self.pf.offset(span.end)].strip()
 
     def parent(self, node):
         return self.pf.parents.get(node)
@@ -275,7 +82,7 @@ class _Collector:
         for star in (p.star_arg, p.star_kwarg):
             if isinstance(star, cst.Param):
                 names.append(star.name.value)
-        for node in walk(self.pf.func.body):
+        for node in self.pf.walk(self.pf.func.body):
             if isinstance(node, cst.Name) and self.pf.contexts.get(node) == ExpressionContext.STORE:
                 if not self._in_comprehension(node):
                     names.append(node.value)
@@ -285,15 +92,24 @@ class _Collector:
                 seen.setdefault(n, None)
         return list(seen)
 
-    def _derived_values(self) -> list[cst.Call]:
+    def _derived_values(self) -> list[tuple[str, cst.Call]]:
         """Short builtin calls on local names (`len(xs)`, `max(xs)`) the function already uses."""
         found: dict[str, cst.Call] = {}
-        for node in walk(self.pf.func.body):
-            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _DERIVED
+        for node in self.pf.walk(self.pf.func.body):
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in DERIVED_CALLS
                     and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)
                     and node.args[0].value.value in self.locals and not node.args[0].star):
                 found.setdefault(code(node.with_changes(lpar=[], rpar=[])), node.with_changes(lpar=[], rpar=[]))
-        return list(found.values())[:6]
+        return list(found.items())[:6]
+
+    def _single_arg_calls(self) -> dict[str, list[cst.Call]]:
+        """Calls of a plain name with one positional argument, by name, one per distinct argument."""
+        calls: dict[str, dict[str, cst.Call]] = {}
+        for node in self.pf.walk(self.pf.func.body):
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(node.args) == 1
+                    and not node.args[0].keyword and not node.args[0].star):
+                calls.setdefault(node.func.value, {}).setdefault(self.src(node.args[0].value), node)
+        return {name: list(by_arg.values())[:4] for name, by_arg in calls.items() if len(by_arg) > 1}
 
     def _in_comprehension(self, node) -> bool:
         n = self.parent(node)
@@ -310,7 +126,7 @@ class _Collector:
 
     # -- main walk
     def run(self) -> list[Mutation]:
-        for node in walk(self.pf.func.body):
+        for node in self.pf.walk(self.pf.func.body):
             if isinstance(node, cst.Comparison):
                 self.comparison(node)
             elif isinstance(node, cst.BinaryOperation):
@@ -354,10 +170,10 @@ class _Collector:
             left = node.left if i == 0 else node.comparisons[i - 1].comparator
             literal = any(isinstance(x, (cst.BaseNumber, cst.BaseString, cst.List, cst.Tuple, cst.Dict))
                           for x in (left, target.comparator))
-            for alt, w in _alternatives(_CMP, type(target.operator)):
+            for alt, w in alternatives(CMP_SWAPS, type(target.operator)):
                 if literal and alt in (cst.Is, cst.IsNot):
                     continue
-                new_op = _op(alt, target.operator)
+                new_op = make_op(alt, target.operator)
                 comps = list(node.comparisons)
                 comps[i] = target.with_changes(operator=new_op)
                 self.add("comparison", node, node.with_changes(comparisons=comps), w,
@@ -376,13 +192,13 @@ class _Collector:
 
     def binary(self, node: cst.BinaryOperation):
         cls = type(node.operator)
-        for alt, w in _alternatives(_ARITH, cls):
-            new_op = _op(alt, node.operator)
+        for alt, w in alternatives(ARITH_SWAPS, cls):
+            new_op = make_op(alt, node.operator)
             self.add("arithmetic", node, node.with_changes(operator=new_op), w,
                      f"`{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
-        p = _BIN_PREC[cls]
+        p = BIN_PREC[cls]
         parent = self.parent(node)
-        if cls in _NON_COMMUTATIVE or cls is cst.Add:
+        if cls in NON_COMMUTATIVE or cls is cst.Add:
             right_assoc = cls is cst.Power
             new = node.with_changes(left=at_least(node.right, p + 1 if right_assoc else p),
                                     right=at_least(node.left, p if right_assoc else p + 1))
@@ -390,12 +206,12 @@ class _Collector:
         if cls is cst.Subtract and not (isinstance(parent, cst.BinaryOperation) and isinstance(
                 parent.operator, (cst.Add, cst.Subtract))) and not _off_by_one_covered(node):
             for k in (1, -1):  # a difference is a count between bounds: the classic fencepost
-                new = at_least(plus(node, k), _required_prec(parent, node))
+                new = at_least(plus(node, k), required_prec(parent, node))
                 self.add("off_by_one", node, new, 0.8, f"`{code(node)}` -> `{code(new)}`")
         for keep, w in ((node.left, 1.0), (node.right, 0.6)):
             self.add("drop_operand", node, keep, w, f"`{code(node)}` -> `{code(keep)}`")
         keep, w = node.left, 0.7  # shorter prefixes of a chain: `x + y + y + x` -> `x + y`
-        while isinstance(keep, cst.BinaryOperation) and not keep.lpar and _BIN_PREC[type(keep.operator)] == p:
+        while isinstance(keep, cst.BinaryOperation) and not keep.lpar and BIN_PREC[type(keep.operator)] == p:
             keep, w = keep.left, w * 0.8
             self.add("drop_operand", node, keep, w, f"`{_clip(code(node))}` -> `{_clip(code(keep))}`")
         if cls in (cst.Add, cst.Subtract, cst.Multiply) and not _is_call_to(parent, "abs"):
@@ -405,7 +221,7 @@ class _Collector:
 
     def boolean(self, node: cst.BooleanOperation):
         alt = cst.Or if isinstance(node.operator, cst.And) else cst.And
-        new_op = _op(alt, node.operator)
+        new_op = make_op(alt, node.operator)
         self.add("boolean", node, node.with_changes(operator=new_op), 1.0,
                  f"`{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
         for keep in (node.left, node.right):
@@ -431,8 +247,8 @@ class _Collector:
                      node, node.expression, 0.7, f"`{code(node)}` -> `{code(node.expression)}`")
 
     def aug(self, node: cst.AugAssign):
-        for alt, w in _alternatives(_AUG, type(node.operator)):
-            new_op = _op(alt, node.operator)
+        for alt, w in alternatives(AUG_SWAPS, type(node.operator)):
+            new_op = make_op(alt, node.operator)
             self.add("aug_assign", node, node.with_changes(operator=new_op), w,
                      f"`{code(node.operator).strip()}` -> `{code(new_op).strip()}`")
         # `x += e` -> `x = e`
@@ -443,7 +259,7 @@ class _Collector:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             name = node.targets[0].target.value
             if name in self.locals and self.line(node) > self.line(self.pf.func.body):
-                for op_cls, w in ((cst.AddAssign, 0.5), (cst.SubtractAssign, 0.3), (cst.MultiplyAssign, 0.3)):
+                for op_cls, w in ((cst.AddAssign, 0.3), (cst.SubtractAssign, 0.15), (cst.MultiplyAssign, 0.15)):
                     new = cst.AugAssign(target=node.targets[0].target, operator=op_cls(), value=node.value)
                     self.add("aug_assign", node, new, w, f"`{code(node)}` -> `{code(new)}`")
 
@@ -459,13 +275,13 @@ class _Collector:
                 continue
             new = cst.Integer(str(v)) if v >= 0 else cst.UnaryOperation(operator=cst.Minus(), expression=cst.Integer(str(-v)))
             if v < 0:
-                new = at_least(new, _required_prec(self.parent(node), node))
+                new = at_least(new, required_prec(self.parent(node), node))
             self.add("off_by_one", node, new, 1.0, f"`{node.value}` -> `{code(new)}`")
         if not negated:  # small constants can also be plain wrong (0 <-> 1 is the +-1 above)
             for v in (x for x in (0, 1, 2) if abs(x - value) > 1):
                 self.add("constant", node, cst.Integer(str(v)), 0.3, f"`{node.value}` -> `{v}`")
         if not negated and value != 0:
-            new = at_least(cst.UnaryOperation(operator=cst.Minus(), expression=node), _required_prec(self.parent(node), node))
+            new = at_least(cst.UnaryOperation(operator=cst.Minus(), expression=node), required_prec(self.parent(node), node))
             self.add("constant", node, new, 0.3, f"`{node.value}` -> `{code(new)}`")
 
     def float_(self, node: cst.Float):
@@ -528,13 +344,13 @@ class _Collector:
             return  # function names are handled by call()
         if isinstance(parent, cst.Arg) and parent.keyword is node:
             return
-        if v in _FUNC_ALTS and v not in self.locals:  # e.g. `key=len`
-            for alt in _FUNC_ALTS[v]:
+        if v in FUNC_ALTS and v not in self.locals:  # e.g. `key=len`
+            for alt in FUNC_ALTS[v]:
                 self.add("function", node, node.with_changes(value=alt), 0.6, f"`{v}` -> `{alt}`")
         if v in self.locals:
-            for expr in self.derived:  # `/ mean` -> `/ len(numbers)`
-                if code(expr) != v and v not in {a.value.value for a in expr.args if isinstance(a.value, cst.Name)}:
-                    self.add("variable", node, expr, 0.3, f"`{v}` -> `{code(expr)}`")
+            for text, expr in self.derived:  # `/ mean` -> `/ len(numbers)`
+                if v != expr.args[0].value.value:
+                    self.add("variable", node, expr, 0.3, f"`{v}` -> `{text}`")
             alts = [n for n in self.locals if n != v]
             for alt in alts:
                 self.add("variable", node, node.with_changes(value=alt), 1.0 / max(1, len(alts)) ** 0.5,
@@ -544,14 +360,20 @@ class _Collector:
         attr = node.attr.value
         parent = self.parent(node)
         called = isinstance(parent, cst.Call) and parent.func is node
-        for alt in _FUNC_ALTS.get(attr, []):
+        for alt in FUNC_ALTS.get(attr, []):
             new = node.with_changes(attr=node.attr.with_changes(value=alt))
             self.add("function", node, new, 1.0 if called else 0.5, f"`.{attr}` -> `.{alt}`")
 
     def call(self, node: cst.Call):
         fname = node.func.value if isinstance(node.func, cst.Name) else None
-        if fname in _FUNC_ALTS and fname not in self.locals:
-            for alt in _FUNC_ALTS[fname]:
+        if fname and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+            mine = self.src(node.args[0].value)
+            for other in self.calls_by_name.get(fname, ()):  # copy-paste slip: `ord(ch)` for `ord("a")`
+                if other is not node and self.src(other.args[0].value) != mine:
+                    new = node.with_changes(args=[node.args[0].with_changes(value=other.args[0].value)])
+                    self.add("variable", node, new, 0.5, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
+        if fname in FUNC_ALTS and fname not in self.locals:
+            for alt in FUNC_ALTS[fname]:
                 new = node.with_changes(func=node.func.with_changes(value=alt))
                 self.add("function", node, new, 1.0, f"`{fname}` -> `{alt}`")
         positional = [i for i, a in enumerate(node.args) if a.keyword is None and not a.star]
@@ -563,8 +385,8 @@ class _Collector:
                 args[j] = node.args[j].with_changes(value=node.args[i].value)
                 new = node.with_changes(args=args)
                 self.add("swap_args", node, new, 1.0 if y == x + 1 else 0.6, f"`{code(node)}` -> `{code(new)}`")
-        if fname in _TRANSPARENT and len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None:
-            inner = at_least(node.args[0].value, _required_prec(self.parent(node), node))
+        if fname in TRANSPARENT_CALLS and len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None:
+            inner = at_least(node.args[0].value, required_prec(self.parent(node), node))
             self.add("drop_operand", node, inner, 0.7, f"`{code(node)}` -> `{code(inner)}`")
         if fname == "range":
             self.range_bounds(node)
@@ -572,13 +394,13 @@ class _Collector:
                 a.keyword and a.keyword.value == "reverse" for a in node.args):
             args = list(node.args)
             if args:
-                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=_SP))
+                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=SP))
             args.append(cst.Arg(keyword=cst.Name("reverse"), value=cst.Name("True"),
                                 equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
                                                       whitespace_after=cst.SimpleWhitespace(""))))
             new = node.with_changes(args=args)
             self.add("function", node, new, 0.6, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
-        if (isinstance(node.func, cst.Attribute) and node.func.attr.value in _IN_PLACE
+        if (isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS
                 and not isinstance(self.parent(node), cst.Expr)):
             receiver = node.func.value  # `return xs.sort()` returns None: the value meant is `xs`
             self.add("drop_operand", node, receiver, 0.8, f"`{_clip(code(node))}` -> `{_clip(code(receiver))}`")
@@ -602,7 +424,7 @@ class _Collector:
             new = node.with_changes(args=[args[1]])
             self.add("off_by_one", node, new, 0.6, f"`{code(node)}` -> `{code(new)}`")
         if len(args) == 1:  # range(n) -> range(1, n)
-            new = node.with_changes(args=[cst.Arg(cst.Integer("1"), comma=cst.Comma(whitespace_after=_SP)), args[0]])
+            new = node.with_changes(args=[cst.Arg(cst.Integer("1"), comma=cst.Comma(whitespace_after=SP)), args[0]])
             self.add("off_by_one", node, new, 0.6, f"`{code(node)}` -> `{code(new)}`")
 
     def subscript(self, node: cst.Subscript):
@@ -634,7 +456,7 @@ class _Collector:
     def condition(self, node):
         if isinstance(node, cst.If) and isinstance(node.orelse, cst.Else):
             new = node.with_changes(body=node.orelse.body, orelse=node.orelse.with_changes(body=node.body))
-            self.add("swap_branches", node, new, 1.0, f"swap the branches of `if {_clip(code(node.test))}:`")
+            self.add("swap_branches", node, new, 1.0, f"swap the branches of `if {_clip(self.src(node.test))}:`")
         elif isinstance(node, cst.IfExp):
             new = node.with_changes(body=at_least(node.orelse, 2), orelse=node.body)
             self.add("swap_branches", node, new, 1.0, f"`{_clip(code(node))}` -> `{_clip(code(new))}`")
@@ -654,13 +476,19 @@ class _Collector:
             return
         boolish = isinstance(value, (cst.BooleanOperation,)) or (
             isinstance(value, cst.Call) and isinstance(value.func, (cst.Name, cst.Attribute))
-            and _call_name(value).startswith(_PRED_CALLS))
+            and _call_name(value).startswith(PREDICATE_PREFIXES))
         if boolish:
             neg = cst.UnaryOperation(operator=cst.Not(), expression=at_least(value, 4))
             self.add("negation", value, neg, 0.8, f"`{code(value)}` -> `{code(neg)}`")
         if isinstance(value, (cst.Name, cst.Subscript, cst.Attribute)) and not _is_const_name(value):
             new = cst.Call(func=cst.Name("abs"), args=[cst.Arg(value)])
             self.add("wrap_abs", value, new, 0.5, f"`{code(value)}` -> `{code(new)}`")
+        if isinstance(value, (cst.ListComp, cst.List)) or _is_call_to(value, "sorted") or _is_call_to(value, "list"):
+            for lower, upper in (("1", None), (None, "-1")):  # one element too many at either end
+                sl = cst.Slice(lower=cst.Integer(lower) if lower else None,
+                               upper=cst.UnaryOperation(cst.Minus(), cst.Integer("1")) if upper else None)
+                new = cst.Subscript(value=at_least(value, ATOM), slice=[cst.SubscriptElement(sl)])
+                self.add("off_by_one", value, new, 0.4, f"`{_clip(code(value))}` -> `{_clip(code(new))}`")
         if isinstance(value, cst.Name) and value.value in self.locals:
             for k in (1, -1):  # `return n` -> `return n + 1`
                 new = plus(value, k)
@@ -674,17 +502,18 @@ class _Collector:
                 simple = isinstance(stmt, cst.SimpleStatementLine)
                 is_return = simple and any(isinstance(s, cst.Return) for s in stmt.body)
                 w = 0.5 if is_return else (1.0 if simple else 0.6)
-                text = code(stmt).strip().splitlines()[0]
+                text = next((ln.strip() for ln in self.src(stmt).splitlines()
+                             if ln.strip() and not ln.strip().startswith("#")), "")
                 self.add("remove_stmt", stmt, None, w, f"remove `{text}`")
         for i, stmt in enumerate(body):  # unwrap `if c: body` (no else) -> body
             if isinstance(stmt, cst.If) and stmt.orelse is None and isinstance(stmt.body, cst.IndentedBlock):
                 new_body = body[:i] + list(stmt.body.body) + body[i + 1:]
                 new = node.with_changes(body=new_body)
-                self.add("unwrap_if", node, new, 1.0, f"drop condition `if {code(stmt.test)}:`", anchor=stmt)
+                self.add("unwrap_if", node, new, 1.0, f"drop condition `if {_clip(self.src(stmt.test))}:`", anchor=stmt)
             if isinstance(stmt, cst.If) and isinstance(stmt.orelse, cst.Else):  # drop the else branch
                 new_body = body[:i] + [stmt.with_changes(orelse=None)] + body[i + 1:]
                 self.add("unwrap_if", node, node.with_changes(body=new_body), 0.5,
-                         f"remove `else` of `if {code(stmt.test)}:`", anchor=stmt)
+                         f"remove `else` of `if {_clip(self.src(stmt.test))}:`", anchor=stmt)
 
     def function_level(self):
         body = self.pf.func.body
@@ -695,7 +524,7 @@ class _Collector:
         if start >= len(stmts):
             return
         anchor = stmts[start]
-        returns = [n for n in walk(body) if isinstance(n, cst.Return)]
+        returns = [n for n in self.pf.walk(body) if isinstance(n, cst.Return)]
         # Missing return: the last statement computes something but nothing is returned.
         if not any(r.value is not None for r in returns):
             last = stmts[-1]
@@ -711,20 +540,20 @@ class _Collector:
         # Inverted result: every `return True` / `return False` flipped at once.
         bool_returns = [r for r in returns if isinstance(r.value, cst.Name) and r.value.value in ("True", "False")]
         if len({r.value.value for r in bool_returns}) == 2:
-            new = body.visit(_ReplaceMany({
-                r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True") for r in bool_returns}))
-            self.add("negation", body, new, 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
+            flips = {r.value: r.value.with_changes(value="False" if r.value.value == "True" else "True")
+                     for r in bool_returns}
+            self.add("negation", body, lambda: body.visit(ReplaceMany(flips)), 0.9, "flip every `return True` / `return False`", anchor=bool_returns[0])
         # The same wrong literal used everywhere (`return " "` in every branch).
         literals: dict[str, list[cst.SimpleString]] = {}
-        for n in walk(body):
+        for n in self.pf.walk(body):
             if isinstance(n, cst.SimpleString) and not isinstance(self.parent(n), cst.Expr):
                 literals.setdefault(n.value, []).append(n)
         for text, nodes in literals.items():
             if len(nodes) < 2:
                 continue
             for new, w in _string_alternatives(nodes[0]):
-                new_body = body.visit(_ReplaceMany({n: new for n in nodes}))
-                self.add("constant", body, new_body, w * 0.7, f"every `{text}` -> `{new.value}`", anchor=nodes[0])
+                mapping = {n: new for n in nodes}
+                self.add("constant", body, lambda mapping=mapping: body.visit(ReplaceMany(mapping)), w * 0.7, f"every `{text}` -> `{new.value}`", anchor=nodes[0])
         # Guard / early return for empty or false-y parameters.
         defaults = _default_returns(returns)
         for name in _param_names(self.pf.func):
@@ -733,17 +562,6 @@ class _Collector:
                 guard = cst.parse_statement(f"if not {name}:\n    {ret}\n")
                 new = body.with_changes(body=stmts[:start] + [guard] + stmts[start:])
                 self.add("guard", body, new, 1.0 / (1 + j), f"insert `if not {name}: {ret}`", anchor=anchor)
-
-
-class _ReplaceMany(cst.CSTTransformer):
-    """Replace several nodes (by identity) in one pass."""
-
-    def __init__(self, mapping: dict):
-        super().__init__()
-        self.mapping = mapping
-
-    def on_leave(self, original_node, updated_node):
-        return self.mapping.get(original_node, updated_node)
 
 
 def _string_alternatives(node: cst.SimpleString) -> list[tuple[cst.SimpleString, float]]:
@@ -756,11 +574,12 @@ def _string_alternatives(node: cst.SimpleString) -> list[tuple[cst.SimpleString,
         return []
     quote = node.quote[-1]
     options = [" "] if value == "" else [""]
+    if len(value) > 1 and len(set(value)) == 1:  # "__" -> "_" / "___"
+        options += [value[:-1], value + value[0]]
     if len(value) == 1:
         if value.isalpha():
             options.append(value.swapcase())
-        if value in _MIRRORED:
-            options.append(_MIRRORED[value])
+        options.extend(CONFUSED_CHARS.get(value, []))
         if value != " ":
             options.append(" ")
     weight = 0.8 if value in ("", " ") or len(value) == 1 else 0.3
@@ -770,7 +589,7 @@ def _string_alternatives(node: cst.SimpleString) -> list[tuple[cst.SimpleString,
 
 def _flip_chain(node, cls, alt):
     if isinstance(node, cst.BooleanOperation) and type(node.operator) is cls and not node.lpar:
-        return node.with_changes(left=_flip_chain(node.left, cls, alt), operator=_op(alt, node.operator),
+        return node.with_changes(left=_flip_chain(node.left, cls, alt), operator=make_op(alt, node.operator),
                                  right=_flip_chain(node.right, cls, alt))
     return node
 
@@ -802,21 +621,6 @@ def _off_by_one_covered(expr) -> bool:
             and isinstance(expr.right, cst.Integer))
 
 
-def _required_prec(parent, child) -> int:
-    """The precedence an expression needs to sit where `child` sits inside `parent` unparenthesized."""
-    if isinstance(parent, cst.BinaryOperation):
-        p = _BIN_PREC[type(parent.operator)]
-        right = parent.right is child
-        if isinstance(parent.operator, cst.Power):
-            return p if right else p + 1
-        return p + 1 if right else p
-    if isinstance(parent, cst.UnaryOperation):
-        return prec(parent)
-    if isinstance(parent, (cst.Attribute, cst.Subscript)) and getattr(parent, "value", None) is child:
-        return ATOM
-    if isinstance(parent, cst.Call) and parent.func is child:
-        return ATOM
-    return 0
 
 
 def _param_names(func: cst.FunctionDef) -> list[str]:

@@ -8,6 +8,8 @@ first) into whole-function replacements until the count or time budget is spent.
 from __future__ import annotations
 
 import ast
+import heapq
+import dataclasses
 import re
 import time
 import warnings
@@ -17,7 +19,8 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, normalize_source
-from repair.engines.mutations import OPERATORS, Mutation, ParsedFunction, analyse, code, collect_mutations
+from repair.engines.cst_tools import ParsedFunction, analyse, code
+from repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line
@@ -52,30 +55,50 @@ def _is_function(container) -> bool:
 
 def render(pf: ParsedFunction, m: Mutation) -> str:
     """The whole function text with the mutation applied (same indentation context)."""
-    text = _splice(pf, m)
-    if text is None:  # statements and blocks carry indentation state: let libcst rebuild the tree
-        if m.replacement is None:
-            text = pf.module.deep_remove(m.target).code
-        else:
-            text = pf.module.deep_replace(m.target, m.replacement).code
+    replacement = m.build()
+    text = _splice(pf, m.target, replacement)
+    if text is None:  # statements and blocks carry indentation state: let libcst print the tree
+        text = _path_copy(pf, m.target, replacement).code
     if not text.startswith(pf.prefix):
         raise ValueError("wrapper lost")
     return text[len(pf.prefix):]
 
 
-def _splice(pf: ParsedFunction, m: Mutation) -> str | None:
+def _path_copy(pf: ParsedFunction, target: cst.CSTNode, replacement: cst.CSTNode | None) -> cst.Module:
+    """The module with `target` replaced (or removed), rebuilding only its ancestors.
+    libcst's deep_replace re-creates every node of the tree; this is O(depth)."""
+    node, new = target, replacement
+    while True:
+        parent = pf.parents.get(node)
+        if parent is None:
+            return new
+        node, new = parent, _swap_child(parent, node, new)
+
+
+def _swap_child(parent: cst.CSTNode, child: cst.CSTNode, new: cst.CSTNode | None) -> cst.CSTNode:
+    for f in dataclasses.fields(parent):
+        value = getattr(parent, f.name)
+        if value is child:
+            return parent.with_changes(**{f.name: new})
+        if isinstance(value, (tuple, list)) and any(x is child for x in value):
+            items = [new if x is child else x for x in value if not (x is child and new is None)]
+            return parent.with_changes(**{f.name: type(value)(items)})
+    raise ValueError(f"{type(child).__name__} is not a child of {type(parent).__name__}")
+
+
+def _splice(pf: ParsedFunction, target: cst.CSTNode, replacement: cst.CSTNode | None) -> str | None:
     """Fast path for expression-level edits: replace the target's exact text span.
     Rebuilding the whole tree per candidate costs ~20 ms; a splice costs microseconds."""
-    if m.replacement is None or not isinstance(m.target, (cst.BaseExpression, cst.BaseSmallStatement)):
+    if replacement is None or not isinstance(target, (cst.BaseExpression, cst.BaseSmallStatement)):
         return None
-    span = pf.spans.get(m.target)
+    span = pf.spans.get(target)
     if span is None:
         return None
     start, end = pf.offset(span.start), pf.offset(span.end)
     old = pf.text
-    if old[start:end] != code(m.target):  # the span must be exactly what libcst would print
+    if old[start:end] != code(target):  # the span must be exactly what libcst would print
         return None
-    return old[:start] + code(m.replacement) + old[end:]
+    return old[:start] + code(replacement) + old[end:]
 
 
 def _compiles(text: str, full: bool) -> bool:
@@ -101,11 +124,11 @@ class _Site:
     score: float
     rank: int
     line: int  # absolute line in the file
-    seq: int
     sf: SuspiciousFunction
     pf: ParsedFunction
     mutation: Mutation
-    full_compile: bool
+    full_compile: bool  # the original compiles on its own, so candidates must too (else: parse only)
+    original: str  # normalized original source, to skip no-op edits
 
 
 class TemplateEngine:
@@ -128,57 +151,71 @@ class TemplateEngine:
         self.operators = chosen
 
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
+        """Candidates best first. Functions are parsed lazily: one is only analysed once its best
+        possible score (function score x best line score x the highest prior) could compete."""
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
-        sites = self._rank(ctx.suspicious, deadline)
+        pending = sorted(((-_bound(sf), rank, sf) for rank, sf in enumerate(ctx.suspicious)
+                          if sf.function.language == "python"), key=lambda t: (t[0], t[1]))
+        pending.reverse()  # pop() takes the most promising function
+        heap: list[tuple] = []
         seen: set[str] = set()
-        originals = {sf.function.key: normalize_source(sf.function.source) for sf in ctx.suspicious}
-        emitted = 0
-        for site in sites:
-            if emitted >= self.max_candidates or (deadline is not None and time.monotonic() > deadline):
+        emitted, seq = 0, 0
+        while emitted < self.max_candidates:
+            if deadline is not None and time.monotonic() > deadline:
                 return
-            fn = site.sf.function
-            try:
-                source = render(site.pf, site.mutation)
-            except Exception:  # an edit libcst cannot render (e.g. removing a required node)
-                continue
-            if normalize_source(source) == originals[fn.key] or not _compiles(site.pf.prefix + source, site.full_compile):
-                continue
-            m = site.mutation
-            cand = Candidate(
-                engine=self.name,
-                edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
-                description=_short(f"line {site.line}: {m.label}"),
-                prior=site.score,
-                meta={"operator": m.operator, "line": site.line, "function": fn.key},
-            )
-            if cand.id in seen:
+            while pending and (not heap or -pending[-1][0] >= -heap[0][0]):
+                _, rank, sf = pending.pop()
+                for site in self._sites(sf, rank):
+                    heapq.heappush(heap, (-site.score, rank, site.line, seq, site))
+                    seq += 1
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+            if not heap:
+                return
+            site = heapq.heappop(heap)[-1]
+            cand = self._candidate(site)
+            if cand is None or cand.id in seen:
                 continue
             seen.add(cand.id)
             emitted += 1
             yield cand
 
-    def _rank(self, suspicious: list[SuspiciousFunction], deadline: float | None) -> list[_Site]:
-        sites: list[_Site] = []
-        seq = 0
-        for rank, sf in enumerate(suspicious):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            fn = sf.function
-            if fn.language != "python":
-                continue
-            pf = parse_function(fn.source)
-            if pf is None:
-                continue
-            full = _compiles(pf.prefix + fn.source, True)
-            fscore = sf.score if sf.score > 0 else 1e-6
-            offset = fn.start_line - 1 - pf.prefix.count("\n")
-            for m in collect_mutations(pf, self.operators):
-                line = m.line + offset
-                score = fscore * line_factor(sf.line_scores, line) * m.prior
-                sites.append(_Site(score, rank, line, seq, sf, pf, m, full))
-                seq += 1
-        sites.sort(key=lambda s: (-s.score, s.rank, s.line, s.seq))
+    def _sites(self, sf: SuspiciousFunction, rank: int) -> list[_Site]:
+        fn = sf.function
+        pf = parse_function(fn.source)
+        if pf is None:
+            return []
+        full = _compiles(pf.prefix + fn.source, True)
+        fscore = sf.score if sf.score > 0 else 1e-6
+        offset = fn.start_line - 1 - pf.prefix.count("\n")
+        sites = []
+        for m in collect_mutations(pf, self.operators):
+            line = m.line + offset
+            sites.append(_Site(fscore * line_factor(sf.line_scores, line) * m.prior, rank, line, sf, pf, m, full,
+                               normalize_source(fn.source)))
         return sites
+
+    def _candidate(self, site: _Site) -> Candidate | None:
+        fn, m = site.sf.function, site.mutation
+        try:
+            source = render(site.pf, m)
+        except Exception:  # an edit libcst cannot render (e.g. a node a field requires)
+            return None
+        if normalize_source(source) == site.original or not _compiles(site.pf.prefix + source, site.full_compile):
+            return None
+        return Candidate(
+            engine=self.name,
+            edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
+            description=_short(f"line {site.line}: {m.label}"),
+            prior=site.score,
+            meta={"operator": m.operator, "line": site.line, "function": fn.key, "operator_prior": round(m.prior, 4)},
+        )
+
+
+def _bound(sf: SuspiciousFunction) -> float:
+    """The best score any edit of this function can get (see generate)."""
+    fscore = sf.score if sf.score > 0 else 1e-6
+    return fscore * max(line_factor(sf.line_scores, line) for line in (sf.line_scores or [0])) * max(PRIORS.values())
 
 
 def line_factor(line_scores: dict[int, float], line: int) -> float:
