@@ -38,8 +38,16 @@ def load_rows(path: str | Path | None = None) -> list[dict]:
 
 
 def _test_module(test_code: str, entry_point: str, name: str) -> str:
+    """A pytest module around HumanEval's `check(candidate)`; "" when the test code does not compile
+    (one HumanEvalFix `example_test` is malformed: a file that breaks collection would hide the rest)."""
     body = "\n".join(line for line in test_code.splitlines() if not _CHECK_CALL.match(line))
-    return f"import solution\nfrom solution import *  # noqa: F401,F403\n\n{body.strip()}\n\n\ndef test_{name}():\n    check(solution.{entry_point})\n"
+    # A private alias: `from solution import *` may rebind the name `solution` (Python/121's function).
+    text = f"import solution as _pw_solution\nfrom solution import *  # noqa: F401,F403\n\n{body.strip()}\n\n\ndef test_{name}():\n    check(_pw_solution.{entry_point})\n"
+    try:
+        compile(text, f"test_{name}.py", "exec")
+    except SyntaxError:
+        return ""
+    return text
 
 
 def bug_files(row: dict, fixed: bool = False) -> dict[str, str]:

@@ -1,11 +1,148 @@
-"""`patchwarden neuron` (issue #7)."""
+"""`patchwarden neuron`: repair the language model itself (MINT, IRepair), evaluate, deltas."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from cli.common import not_built
+from cli.common import err_console, fail, print_json
 
-app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
+app = typer.Typer(no_args_is_help=True, help="Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas.")
 
 
-@app.callback()
-def _placeholder(ctx: typer.Context):
-    not_built("neuron", "issue #7")
+def _load(spec: str):
+    from neuron_patch.data import load_model
+    return load_model(spec)
+
+
+def _guard(fn):
+    """Turn bad input into one clean line (exit 2) instead of a traceback."""
+    try:
+        return fn()
+    except (ValueError, FileNotFoundError) as exc:   # DataProblem, DeltaMismatch, UnknownArchitecture
+        fail(str(exc))
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+def _finish(report: dict, json_out: bool, out: Path, line: str) -> None:
+    if json_out:
+        print_json(report)
+    else:
+        typer.echo(line)
+        typer.echo(f"wrote {out / 'report.json'}")
+
+
+@app.command()
+def mint(
+    model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
+    cases: Path = typer.Option(..., "--cases", help='JSONL rows {"prompt", "target", "group"}.'),
+    out: Path = typer.Option(..., "--out", help="Folder for the delta(s) and report.json."),
+    max_neurons: int = typer.Option(10, "--max-neurons", min=1, help="Patch steps per token before the case is rolled back and skipped."),
+    layers: str = typer.Option("upper-half", "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5."),
+    mode: str = typer.Option("single", "--mode", help="single: each case from the original model; sequential: repairs accumulate."),
+    top_k: int = typer.Option(10, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking)."),
+    scale: float = typer.Option(1.0, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f); tiny toy models need ~300."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""
+    from neuron_patch.data import model_ref, read_cases
+    from neuron_patch.mint import MintConfig
+    from neuron_patch.runs import run_mint
+
+    if mode not in ("single", "sequential"):
+        fail(f"--mode {mode}: use single or sequential")
+    rows = _guard(lambda: read_cases(cases))
+    base, tok = _guard(lambda: _load(model))
+    config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale)
+    with _progress(len(rows), "MINT") as bar:
+        task = bar.add_task("mint", total=len(rows))
+        report = _guard(lambda: run_mint(base, tok, model_ref(model), rows, out, config, mode,
+                                         lambda i, n, r: bar.update(task, completed=i)))
+    s = report["summary"]
+    _finish(report, json_out, out, f"MINT ({mode}): {s['repaired']} repaired, {s['skipped']} skipped, "
+            f"{s['already_correct']} already correct of {s['cases']}; mean neurons {s['mean_neurons']}; "
+            f"s/repair {s['seconds_per_repair']}")
+
+
+@app.command()
+def irepair(
+    model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
+    error_data: Path = typer.Option(..., "--error-data", help='JSONL rows {"prompt", "error", "desired"}.'),
+    utility_data: Path = typer.Option(..., "--utility-data", help="General text for the KL term: plain text (one passage a line) or JSONL with `text`."),
+    out: Path = typer.Option(..., "--out", help="Folder for delta.safetensors and report.json."),
+    blocks: int = typer.Option(1, "--blocks", min=1, help="Transformer blocks trained per step (the most sensitive ones)."),
+    fixed: bool = typer.Option(False, "--fixed", help="Pick the blocks once (static slice) instead of every step."),
+    method: str = typer.Option("irepair", "--method", help="irepair, ft-kl (same loss, all params), sft, or dpo (TRL)."),
+    lr: float = typer.Option(5e-5, "--lr", help="RMSprop learning rate (paper: 5e-5; tiny models need ~1e-3)."),
+    steps: int = typer.Option(300, "--steps", min=1, help="Maximum training steps (early stop usually ends sooner)."),
+    beta: float = typer.Option(0.5, "--beta", help="Weight of NLL(desired continuation)."),
+    gamma: float = typer.Option(1.0, "--gamma", help="Weight of KL(P_ref || P_model) on utility text."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Error and utility rows per step."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """IRepair: train only the blocks most sensitive to the error, with a KL leash on utility text."""
+    from neuron_patch.data import model_ref, read_error_data, read_texts
+    from neuron_patch.irepair import METHODS, IRepairConfig
+    from neuron_patch.runs import run_irepair
+
+    if method not in METHODS:
+        fail(f"--method {method}: use one of {', '.join(METHODS)}")
+    errors = _guard(lambda: read_error_data(error_data))
+    utility = _guard(lambda: read_texts(utility_data))
+    base, tok = _guard(lambda: _load(model))
+    config = IRepairConfig(method=method, blocks=blocks, fixed=fixed, lr=lr, steps=steps, beta=beta, gamma=gamma,
+                           batch_size=batch_size, seed=seed)
+    with _progress(steps, f"{method}") as bar:
+        task = bar.add_task(method, total=steps)
+        report = _guard(lambda: run_irepair(base, tok, model_ref(model), errors, utility, out, config,
+                                            lambda step, loss: bar.update(task, completed=step)))
+    r = report["result"]
+    _finish(report, json_out, out, f"{method}: {r['steps']} steps ({r['stopped']}), error rate "
+            f"{r['error_rate_before']:.2f} -> {r['error_rate_after']:.2f}, "
+            f"{report['summary']['parameters_changed']} parameters changed, {r['seconds']:.1f}s")
+
+
+@app.command(name="eval")
+def eval_cmd(
+    model: Path = typer.Option(..., "--model", help="The --out folder of `neuron mint` / `neuron irepair`."),
+    cases: Path = typer.Option(..., "--cases", help='JSONL rows {"prompt", "target", "group"} (error rows also accepted).'),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (hf:PATH); default: the one recorded in the report."),
+    heldout: Optional[Path] = typer.Option(None, "--heldout", help="Held-out general text for perplexity (plain text or JSONL)."),
+    json_out: bool = typer.Option(False, "--json", help="Print all metrics as JSON."),
+):
+    """Efficacy, generalization, specificity (teacher-forced and generated), locality, perplexity."""
+    import json
+
+    from neuron_patch.data import read_cases, read_texts
+    from neuron_patch.evaluate import evaluate
+
+    report_path = model / "report.json"
+    if not report_path.is_file():
+        fail(f"`{report_path}` not found; pass the --out folder of `neuron mint` or `neuron irepair` as --model")
+    base = base or "hf:" + json.loads(report_path.read_text())["base_model"]
+    rows = _guard(lambda: read_cases(cases))
+    texts = _guard(lambda: read_texts(heldout)) if heldout else None
+    base_model, tok = _guard(lambda: _load(base))
+    with _progress(1, "eval") as bar:
+        task = bar.add_task("eval", total=None)
+        result = _guard(lambda: evaluate(base_model, tok, model, rows, texts,
+                                         lambda i, n: bar.update(task, completed=i, total=n)))
+    if json_out:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    from cli.common import console
+    table = Table(title=f"{result['method']} ({result['mode']}) on {result['base_model']}: {result['edits']} edit(s)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in result["metrics"].items():
+        table.add_row(k, "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
+    console.print(table)

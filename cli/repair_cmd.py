@@ -45,7 +45,7 @@ def repair(
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Hard cap on model calls."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Hard cap on model tokens (prompt + completion)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Hard cap on model cost in USD (unknown prices count as 0)."),
-    suggestions: int = typer.Option(3, "--suggestions", help="SRepair: suggestion samples per bug."),
+    suggestions: int = typer.Option(3, "--suggestions", help="SRepair: suggestions asked for per function (or per group of functions repaired together)."),
     patches_per_suggestion: int = typer.Option(5, "--patches-per-suggestion", help="SRepair: patches per suggestion."),
     no_bounce: bool = typer.Option(False, "--no-bounce", help="Never abstain: skip the input and output bouncers."),
     bounce_threshold: float = typer.Option(0.5, "--bounce-threshold", help="Abstain when the best patch's confidence is below this (0-1)."),
@@ -96,9 +96,11 @@ def _run_with_progress(cfg, run_repair):
         task = progress.add_task("validating candidates", total=cfg.max_candidates, plausible=0)
 
         def on_progress(p: dict) -> None:
-            progress.update(task, completed=p["validated"], plausible=p["plausible"])
+            if "stage" in p:
+                progress.update(task, description=p["stage"])
+            else:
+                progress.update(task, completed=p["validated"], plausible=p["plausible"])
 
-        err_console.print(f"[dim]running the tests of {cfg.repo} ...[/]")
         return run_repair(cfg, on_progress)
 
 
@@ -111,6 +113,8 @@ def _render(outcome) -> None:
         f"candidates: {outcome.candidates_generated} generated, {outcome.candidates_validated} validated, "
         f"{len(outcome.plausible_ids)} plausible; {outcome.wall_time:.1f}s", highlight=False
     )
+    for note in outcome.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if outcome.patch:
         console.print(outcome.patch, highlight=False, markup=False)
     console.print(f"run directory: {outcome.run_dir}", highlight=False)

@@ -62,6 +62,7 @@ class RepairOutcome:
     tokens: int = 0
     cost: float = 0.0
     message: str = ""
+    notes: list[str] = field(default_factory=list)  # fallbacks and skipped steps worth knowing
     bounce: dict | None = None
 
     def to_dict(self) -> dict:

@@ -81,6 +81,12 @@ def check_inputs(cfg: RepairConfig) -> Path:
         raise RepairInputError("--workers must be at least 1")
     if bool(cfg.instance_id) != bool(cfg.predictions):
         raise RepairInputError("--instance-id and --predictions go together; pass both")
+    if cfg.engine == "srepair" or (cfg.engine == "all" and _has_model(cfg)):
+        from .engines.srepair import check_srepair_config
+
+        check_srepair_config(cfg)
+    if cfg.engine == "policy" and not cfg.model:
+        raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
     if not source_files(repo):
         raise RepairInputError(f"{repo} holds no Python source files outside tests; point at the repository root")
     return repo.resolve()
@@ -140,9 +146,17 @@ def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
     return out
 
 
-def make_engines(cfg: RepairConfig, run_dir: Path) -> list:
-    """The engines to run, cheapest first."""
-    names = ["template", "srepair"] if cfg.engine == "all" else [cfg.engine]
+def _has_model(cfg: RepairConfig) -> bool:
+    return bool(cfg.model or cfg.suggest_model or cfg.patch_model or cfg.replay)
+
+
+def make_engines(cfg: RepairConfig, run_dir: Path, notes: list[str] | None = None) -> list:
+    """The engines to run, cheapest first. `all` without a model runs the template engine alone."""
+    names = [cfg.engine]
+    if cfg.engine == "all":
+        names = ["template", "srepair"] if _has_model(cfg) else ["template"]
+        if not _has_model(cfg) and notes is not None:
+            notes.append("--engine all without --model: srepair skipped, template engine only")
     engines = []
     for name in names:
         if name == "template":
@@ -191,6 +205,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     spec = SandboxSpec(backend, cfg.image, Limits(memory_mb=cfg.memory_mb))
     outcome = RepairOutcome(status="none", run_dir=run_dir)
+    stage = (lambda name: on_progress({"stage": name})) if on_progress else (lambda name: None)
+    stage("running the tests")
 
     def finish(status: str, message: str) -> RepairOutcome:
         outcome.status, outcome.message = status, message
@@ -205,6 +221,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     if not run.failing:
         return finish("nothing-to-repair", f"all {len(run.results)} tests pass: nothing to repair (write a failing test that shows the bug)")
     outcome.trigger_tests = [r.nodeid for r in run.failing]
+    stage("localizing")
     ranked, _functions = localization_stage(cfg, repo, run, workdir, run_dir)
     outcome.top_functions = [s.function.key for s in ranked[:5]]
     if not ranked:
@@ -247,7 +264,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         if left > 0 and budget > 0:
             validate_candidates(cands, make_validator, cfg.workers, budget, on_result, set(done), left)
 
-    engines = make_engines(cfg, run_dir)
+    engines = make_engines(cfg, run_dir, notes)
+    stage("validating candidates")
     try:
         # Candidates generated before a kill are validated first, then the engines continue.
         validate([c for cid, c in known.items() if cid not in done])
@@ -259,8 +277,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
-    if notes:
-        write_json(run_dir / "notes.json", notes)
+    outcome.notes = notes
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)

@@ -7,11 +7,25 @@ The protocol every backend implements:
         def complete(self, messages: list[dict], *, n: int = 1, temperature: float = 0.0,
                      max_tokens: int = 512, top_p: float = 1.0) -> list[str]: ...
 
-`load_model(spec, ...)` turns `openai:NAME`, `hf:PATH_OR_ID` or `vllm:PATH_OR_ID` into a Model.
+`load_model(spec, ...)` turns `openai:NAME`, `hf:PATH_OR_ID` or `vllm:PATH_OR_ID` into a Model
+that checks caps before each call, logs every call to `<log_dir>/model_calls.jsonl`, and can
+answer from an earlier run's log instead (`replay=RUN_DIR`). `model.usage` holds the totals.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
+
+from repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, Usage
+from repair.models.calllog import LOG_NAME, CallLog, ReplayMiss, ReplaySource
+from repair.models.metered import MeteredModel
+
+__all__ = [
+    "Model", "load_model", "parse_spec", "Budget", "BudgetExceeded", "Caps", "ModelError", "Usage",
+    "CallLog", "ReplaySource", "ReplayMiss", "MeteredModel", "LOG_NAME",
+]
+
+KINDS = ("openai", "hf", "vllm")
 
 
 class Model(Protocol):
@@ -20,3 +34,52 @@ class Model(Protocol):
     def complete(
         self, messages: list[dict], *, n: int = 1, temperature: float = 0.0, max_tokens: int = 512, top_p: float = 1.0
     ) -> list[str]: ...
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    kind, sep, target = (spec or "").partition(":")
+    if not sep or kind not in KINDS or not target:
+        raise ModelError(f"bad model spec {spec!r}: use openai:NAME, hf:PATH_OR_ID or vllm:PATH_OR_ID")
+    return kind, target
+
+
+def _budget(caps) -> Budget:
+    if isinstance(caps, Budget):
+        return caps
+    if isinstance(caps, dict):
+        return Budget(Caps(**caps))
+    return Budget(caps)
+
+
+def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | Path | CallLog | None = None,
+               caps: Caps | Budget | dict | None = None, replay: str | Path | ReplaySource | None = None,
+               resume: bool = False) -> MeteredModel:
+    """Build a Model from a spec. Pass one Budget / CallLog / ReplaySource to several models to share them.
+
+    With `replay`, no backend is loaded (no server, no weights): calls are answered from the log;
+    the spec may then be None. With `replay` and `resume=True` (a killed run continued), logged
+    calls are answered from the log and the others go to the model.
+    """
+    budget = _budget(caps)
+    log = log_dir if isinstance(log_dir, CallLog) or log_dir is None else CallLog(log_dir)
+    source = None
+    if replay is not None:
+        source = replay if isinstance(replay, ReplaySource) else ReplaySource(replay)
+        if not resume:
+            if spec:
+                parse_spec(spec)
+            return MeteredModel(spec or "replay:log", None, budget, log, source)
+    kind, target = parse_spec(spec)
+    if kind == "openai":
+        from repair.models.openai_backend import OpenAIBackend
+
+        backend = OpenAIBackend(target, api_base)
+    elif kind == "hf":
+        from repair.models.hf_backend import HFBackend
+
+        backend = HFBackend(target)
+    else:
+        from repair.models.vllm_backend import VLLMBackend
+
+        backend = VLLMBackend(target)
+    return MeteredModel(spec, backend, budget, log, source)
