@@ -1,0 +1,65 @@
+"""Sampling from a policy: a transformers checkpoint in-process, or any `repair.models` backend.
+
+`HFPolicy` follows the Model protocol (`complete(messages, n=..., temperature=...)`) and prompts
+exactly as training did: through the chat template when the tokenizer has one, else as plain text.
+"""
+from __future__ import annotations
+
+
+class PolicyLoadError(Exception):
+    """The model spec cannot be loaded; the message names the fix."""
+
+
+class HFPolicy:
+    def __init__(self, path: str, device: str | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.name = f"hf:{path}"
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        except (OSError, ValueError) as exc:
+            raise PolicyLoadError(f"could not load {path!r} ({exc}); pass --model hf:DIR_OR_ID of a causal LM") from exc
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"
+
+    def _prompt_text(self, messages: list[dict]) -> str:
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return "".join(m["content"] for m in messages)
+
+    def complete(self, messages: list[dict], *, n: int = 1, temperature: float = 0.0, max_tokens: int = 512,
+                 top_p: float = 1.0) -> list[str]:
+        import torch
+
+        enc = self.tokenizer(self._prompt_text(messages), return_tensors="pt", add_special_tokens=False).to(self.device)
+        sample = temperature > 0
+        kwargs = dict(do_sample=sample, max_new_tokens=max_tokens, num_return_sequences=n,
+                      pad_token_id=self.tokenizer.pad_token_id)
+        if sample:
+            kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+        with torch.no_grad():
+            out = self.model.generate(**enc, **kwargs)
+        start = enc["input_ids"].shape[1]
+        texts = self.tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
+        if len(texts) < n:  # greedy decoding returns one sequence; repeat it
+            texts = (texts * n)[:n]
+        return texts
+
+
+def load_policy(spec: str):
+    """`hf:PATH_OR_ID` in-process; other specs (openai:, vllm:) through `repair.models.load_model` when present."""
+    if spec.startswith("hf:"):
+        return HFPolicy(spec[3:])
+    try:
+        from repair.models import load_model  # type: ignore[attr-defined]
+    except ImportError:
+        raise PolicyLoadError(f"model spec {spec!r} is not supported here: use --model hf:PATH_OR_ID") from None
+    try:
+        return load_model(spec)
+    except Exception as exc:
+        raise PolicyLoadError(f"could not load model {spec!r}: {exc}") from exc

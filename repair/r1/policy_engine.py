@@ -1,0 +1,144 @@
+"""A trained Repair-R1 policy as a repair engine (`patchwarden repair --engine policy --model SPEC`).
+
+For each of the top-ranked suspicious functions, the policy sees the function (with its docstring)
+in the training prompt format and answers with tests and a fix. The fix's definition of that
+function is re-indented and spliced over the original span as a FunctionEdit; the policy's tests
+travel in `candidate.meta["tests"]` so the pipeline can add them to validation. Unusable answers
+(bad format, no such function, unchanged code) are counted in `rejected`, never raised.
+"""
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections import Counter
+from typing import Iterator
+
+from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, normalize_source
+
+from .answer import parse_answer
+from .prompt import as_messages, build_prompt
+
+
+class PolicyEngine:
+    name = "policy"
+
+    def __init__(self, model, *, top_functions: int = 3, samples: int = 4, temperature: float = 0.8,
+                 max_tokens: int = 2048):
+        self.model = model
+        self.top_functions = top_functions
+        self.samples = samples
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.rejected = 0
+        self.reject_reasons: Counter = Counter()
+
+    def usage(self) -> dict | None:
+        """The model's call/token/cost totals, when its backend meters them (repair.models)."""
+        usage = getattr(self.model, "usage", None)
+        return usage.to_dict() if hasattr(usage, "to_dict") else usage if isinstance(usage, dict) else None
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        self.reject_reasons[reason] += 1
+
+    def generate(self, ctx: BugContext) -> Iterator[Candidate]:
+        seen: set[str] = set()
+        for rank, sus in enumerate(ctx.suspicious[: self.top_functions]):
+            func = sus.function
+            indent = _indent_of(ctx, func)
+            shown = textwrap.dedent(indent + func.source)
+            try:
+                answers = self.model.complete(as_messages(build_prompt(shown)), n=self.samples,
+                                              temperature=self.temperature, max_tokens=self.max_tokens)
+            except Exception as exc:  # a failing backend costs this function, not the run
+                self._reject(f"model error: {type(exc).__name__}")
+                if type(exc).__name__ == "BudgetExceeded":  # caps reached: no further call can succeed
+                    return
+                continue
+            for i, text in enumerate(answers):
+                answer = parse_answer(text or "")
+                if answer.fix is None:
+                    self._reject("no python block")
+                    continue
+                new_def = extract_function(answer.fix, func.name)
+                if new_def is None:
+                    self._reject("fix does not define the function")
+                    continue
+                new_source = _reindent(new_def, indent)
+                if normalize_source(new_source) == normalize_source(func.source):
+                    self._reject("fix is unchanged")
+                    continue
+                cand = Candidate(
+                    engine=self.name,
+                    edits=[FunctionEdit(func.path, func.qualname, func.start_byte, func.end_byte, new_source)],
+                    description=f"policy fix of {func.qualname} (function rank {rank + 1}, sample {i + 1})",
+                    prior=1.0 / (1 + rank) - 0.01 * i,
+                    meta={"tests": [t for t in answer.tests if isinstance(t, str)], "well_formed": answer.well_formed,
+                          "function": func.key, "sample": i},
+                )
+                if cand.id in seen:
+                    continue
+                seen.add(cand.id)
+                yield cand
+
+
+def extract_function(code: str, name: str) -> str | None:
+    """The source (with decorators) of the first definition of `name` in `code`, dedented."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    lines = code.splitlines(keepends=True)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            return textwrap.dedent("".join(lines[first - 1: node.end_lineno])).rstrip() + "\n"
+    return None
+
+
+def _indent_of(ctx: BugContext, func: FunctionInfo) -> str:
+    """The whitespace before the function's first line (methods are indented)."""
+    try:
+        data = (ctx.repo / func.path).read_bytes()
+    except OSError:
+        return ""
+    line_start = data.rfind(b"\n", 0, func.start_byte) + 1
+    prefix = data[line_start: func.start_byte].decode(errors="replace")
+    return prefix if not prefix.strip() else ""
+
+
+def _reindent(source: str, indent: str) -> str:
+    """Indent every line but the first: the span starts after the original indentation and ends
+    at the function's last character (no trailing newline), as tree-sitter reports it."""
+    body = textwrap.indent(source.rstrip("\n"), indent)
+    return body[len(indent):] if indent and body.startswith(indent) else body
+
+
+def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
+    """The engine `patchwarden repair --engine policy --model SPEC` runs (wired in repair/pipeline.py).
+
+    With `repair.models.load_model` available, calls are metered, capped and logged in the run
+    directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
+    """
+    from repair.pipeline import RepairInputError
+
+    from .generate import HFPolicy, PolicyLoadError
+
+    if not cfg.model and not getattr(cfg, "replay", None):
+        raise RepairInputError("--engine policy needs a trained policy: pass --model hf:DIR (from `patchwarden train grpo`)")
+    try:
+        from repair.models import load_model
+    except ImportError:
+        load_model = None
+    try:
+        if load_model is not None:
+            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost}
+            model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
+                               resume=cfg.resume)
+        elif cfg.model.startswith("hf:"):
+            model = HFPolicy(cfg.model[3:])
+        else:
+            raise PolicyLoadError(f"model spec {cfg.model!r} needs repair.models; use --model hf:DIR")
+    except Exception as exc:
+        raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
+    return PolicyEngine(model, top_functions=max(1, cfg.suggestions), samples=max(1, cfg.patches_per_suggestion))
