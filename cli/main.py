@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import signal
 
 import typer
 
@@ -53,7 +54,14 @@ for module, attr, name, help_text in GROUPS:
     app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=help_text)
 
 
+def _exit_on_signal(signum, _frame):
+    # Unwind normally so sandboxes close (containers removed, process groups killed), then exit 128+N.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     try:
         app()
     except KeyboardInterrupt:

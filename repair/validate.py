@@ -80,8 +80,12 @@ class CandidateValidator(Protocol):
 
 
 def candidate_timeout(baseline: dict[str, TestResult], floor: float = 2.0) -> float:
-    """Seconds one test run of a candidate may take: 5x the baseline tests' own time + 1 s."""
-    return max(floor, 5.0 * sum(r.duration for r in baseline.values()) + 1.0)
+    """Seconds one test run of a candidate may take: 5x the baseline tests' own time + 1 s.
+
+    Tests that hit the baseline's per-test timeout (an infinite loop in the buggy code) say
+    nothing about how long a correct run takes, so their time is left out."""
+    completed = sum(r.duration for r in baseline.values() if "per-test timeout" not in r.message)
+    return max(floor, 5.0 * completed + 1.0)
 
 
 # Any failing trigger already decides "trigger-fail": the trigger stage stops at the first one.
@@ -405,6 +409,11 @@ def validate_candidates(candidates: Iterable[Candidate], make_validator: Callabl
         except BaseException:
             stop.set()  # a sandbox that cannot open fails every worker alike: give up, say why
             raise
+        with result_lock:
+            open_validators.append(validator)
+        if stop.is_set() and interrupted:
+            validator.close()
+            return
         with validator:
             cand = first
             while cand is not None:
@@ -419,13 +428,31 @@ def validate_candidates(candidates: Iterable[Candidate], make_validator: Callabl
                 cand = next_candidate()
 
     n = max(1, workers)
+    open_validators: list = []
+    interrupted = False
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="validate") as pool:
         futures = [pool.submit(worker) for _ in range(n)]
         pending = set(futures)
         errors = []
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            errors += [f.exception() for f in finished if f.exception() is not None]
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                errors += [f.exception() for f in finished if f.exception() is not None]
+        except BaseException:
+            # Ctrl-C, SIGTERM or a caller's deadline: kill the sandboxes so that workers blocked
+            # on a long candidate return at once instead of holding the pool's shutdown.
+            interrupted = True
+            stop.set()
+            with result_lock:
+                victims = list(open_validators)
+            for v in victims:
+                try:  # the sandbox first: a server blocked on a candidate holds its own lock
+                    sandbox = getattr(v, "sandbox", None)
+                    if sandbox is not None:
+                        sandbox.close()
+                except Exception:
+                    pass
+            raise
         if errors:
             raise errors[0]
     return results

@@ -12,6 +12,7 @@ Containment, in layers:
 """
 from __future__ import annotations
 
+import atexit
 import os
 import resource
 import select
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
@@ -91,6 +93,7 @@ class LocalSandbox:
     backend = "local"
 
     def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False):
+        _register_exit_hook()
         src = check_source_dir(source)
         self.limits = limits or Limits()
         self.root = Path(tempfile.mkdtemp(prefix="patchwarden-sbx-"))
@@ -111,6 +114,8 @@ class LocalSandbox:
             self._nproc = _user_process_count(os.geteuid()) + self.limits.max_procs
         self._procs: list[subprocess.Popen] = []
         self._closed = False
+        self._owner_pid = os.getpid()
+        _LIVE.add(self)
 
     # -- files ---------------------------------------------------------------
     def _inside(self, relpath: str) -> Path:
@@ -230,6 +235,27 @@ class LocalSandbox:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_LIVE: "weakref.WeakSet[LocalSandbox]" = weakref.WeakSet()
+_HOOK_INSTALLED = False
+
+
+def _register_exit_hook() -> None:
+    """Close sandboxes still open at interpreter exit (their processes would outlive us)."""
+    global _HOOK_INSTALLED
+    if not _HOOK_INSTALLED:
+        _HOOK_INSTALLED = True
+        atexit.register(_close_all)
+
+
+def _close_all() -> None:
+    for sbx in list(_LIVE):
+        if sbx._owner_pid == os.getpid():  # a forked child must not close its parent's sandboxes
+            try:
+                sbx.close()
+            except Exception:
+                pass
 
 
 def _kill_cgroup(path: Path) -> None:

@@ -162,3 +162,29 @@ def test_unparsable_repo_and_nothing_to_repair(tmp_path):
     proc, result = repair_json(repo, tmp_path / "o3")
     assert proc.returncode == 1
     assert result["status"] == "nothing-to-repair" and "nothing to repair" in result["message"]
+
+
+def _forkservers() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "forkserver_main"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def test_sigterm_leaves_no_sandbox_processes_behind(tmp_path):
+    repo = make_repo(tmp_path / "loops", HANG)
+    out = tmp_path / "run"
+    before = _forkservers()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local",
+                             "--out", str(out), "--json", "--max-plausible", "1000"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    validations = out / "validations.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (validations.exists() and validations.read_text().strip()):
+        time.sleep(0.1)
+    assert _forkservers() - before, "a warm server runs while candidates are validated"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _forkservers() - before:
+        time.sleep(0.2)
+    assert not (_forkservers() - before), "the warm server and its children died with the run"
