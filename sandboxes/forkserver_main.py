@@ -526,7 +526,6 @@ class Server:
             code = 70
             try:
                 os.setsid()
-                _die_with_parent()
                 os.close(out_r)
                 os.close(res_r)
                 os.close(self.proto_in)
