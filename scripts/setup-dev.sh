@@ -6,7 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 python3 -m pip install -q "torch==2.13.0"
 python3 -m pip install -q -e ".[ml,ray,dev]"
 
