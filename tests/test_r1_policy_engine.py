@@ -68,7 +68,8 @@ def test_fix_is_spliced_over_the_method_and_garbage_is_counted(tmp_path):
     s.items += [1, 2]
     assert s.peek() == 2 and ns["double"](2) == 6  # the rest of the module is untouched
     assert engine.rejected == 3
-    assert engine.reject_reasons == {"no python block": 1, "fix does not define the function": 1, "fix is unchanged": 1}
+    assert engine.reject_reasons == {"no python block": 1, "no function named 'peek' in the answer": 1,
+                                     "unchanged: the answer repeats the buggy function": 1}
     # the model saw the method dedented, inside the training prompt format
     assert "def peek(self):\n    \"\"\"The top item.\"\"\"\n    return self.items[0]" in model.prompts[0]
 

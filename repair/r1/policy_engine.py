@@ -8,12 +8,12 @@ travel in `candidate.meta["tests"]` so the pipeline can add them to validation. 
 """
 from __future__ import annotations
 
-import ast
 import textwrap
 from collections import Counter
 from typing import Iterator
 
-from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, normalize_source
+from repair.core import BugContext, Candidate, FunctionEdit
+from repair.extract import extract_function, indent_before
 
 from .answer import parse_answer
 from .prompt import as_messages, build_prompt
@@ -45,7 +45,10 @@ class PolicyEngine:
         seen: set[str] = set()
         for rank, sus in enumerate(ctx.suspicious[: self.top_functions]):
             func = sus.function
-            indent = _indent_of(ctx, func)
+            try:
+                indent = indent_before((ctx.repo / func.path).read_text(), func.start_byte)
+            except (OSError, UnicodeDecodeError):
+                indent = ""
             shown = textwrap.dedent(indent + func.source)
             try:
                 answers = self.model.complete(as_messages(build_prompt(shown)), n=self.samples,
@@ -60,14 +63,11 @@ class PolicyEngine:
                 if answer.fix is None:
                     self._reject("no python block")
                     continue
-                new_def = extract_function(answer.fix, func.name)
-                if new_def is None:
-                    self._reject("fix does not define the function")
+                got = extract_function(answer.fix, func.name, func.source, indent)
+                if not got.ok:  # same extraction as SRepair: no function, unparsable, or unchanged
+                    self._reject(got.reason)
                     continue
-                new_source = _reindent(new_def, indent)
-                if normalize_source(new_source) == normalize_source(func.source):
-                    self._reject("fix is unchanged")
-                    continue
+                new_source = got.source
                 cand = Candidate(
                     engine=self.name,
                     edits=[FunctionEdit(func.path, func.qualname, func.start_byte, func.end_byte, new_source)],
@@ -80,38 +80,6 @@ class PolicyEngine:
                     continue
                 seen.add(cand.id)
                 yield cand
-
-
-def extract_function(code: str, name: str) -> str | None:
-    """The source (with decorators) of the first definition of `name` in `code`, dedented."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return None
-    lines = code.splitlines(keepends=True)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            return textwrap.dedent("".join(lines[first - 1: node.end_lineno])).rstrip() + "\n"
-    return None
-
-
-def _indent_of(ctx: BugContext, func: FunctionInfo) -> str:
-    """The whitespace before the function's first line (methods are indented)."""
-    try:
-        data = (ctx.repo / func.path).read_bytes()
-    except OSError:
-        return ""
-    line_start = data.rfind(b"\n", 0, func.start_byte) + 1
-    prefix = data[line_start: func.start_byte].decode(errors="replace")
-    return prefix if not prefix.strip() else ""
-
-
-def _reindent(source: str, indent: str) -> str:
-    """Indent every line but the first: the span starts after the original indentation and ends
-    at the function's last character (no trailing newline), as tree-sitter reports it."""
-    body = textwrap.indent(source.rstrip("\n"), indent)
-    return body[len(indent):] if indent and body.startswith(indent) else body
 
 
 def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
