@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.datasets.base import git
+from repair.pyast import safe_parse
 
 MODULE_KEY = "<module>"
 
@@ -34,7 +35,7 @@ def function_map(source: str) -> dict[str, str] | None:
     """qualname -> normalized AST of each top-level function and method (nested defs belong to
     their parent); class bodies and module-level code under their own keys. None: no parse."""
     try:
-        tree = ast.parse(source)
+        tree = safe_parse(source)
     except (SyntaxError, ValueError):
         return None
     out: dict[str, str] = {}

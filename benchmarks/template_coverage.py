@@ -19,13 +19,14 @@ from pathlib import Path
 
 from repair.core import BugContext, SuspiciousFunction, normalize_source
 from repair.engines.template import TemplateEngine, function_info
+from repair.pyast import safe_parse
 
 DATA = Path(__file__).resolve().parent / "data" / "humanevalfix-python.jsonl"
 
 
 def extract(text: str, name: str) -> tuple[str, int, int]:
     """Source, first line and start byte of the last top-level function `name` in `text`."""
-    tree = ast.parse(text)
+    tree = safe_parse(text)
     node = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name][-1]
     first = node.decorator_list[0] if node.decorator_list else node
     lines = text.splitlines(keepends=True)
@@ -38,7 +39,7 @@ def extract(text: str, name: str) -> tuple[str, int, int]:
 
 def canonical_form(source: str) -> str:
     try:
-        return normalize_source(ast.unparse(ast.parse(source)))
+        return normalize_source(ast.unparse(safe_parse(source)))
     except SyntaxError:
         return ""
 

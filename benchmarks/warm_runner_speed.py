@@ -26,7 +26,13 @@ from pathlib import Path
 
 from repair.core import Candidate, FunctionEdit
 from repair.junit import merge_by_nodeid, parse_junit
-from repair.validate import ColdValidator, Validator, candidate_timeout, validate_candidates
+from repair.pyast import safe_parse
+from repair.validate import (
+    ColdValidator,
+    Validator,
+    candidate_timeout,
+    validate_candidates,
+)
 from sandboxes import DEFAULT_IMAGE, open_spec
 from sandboxes.base import SandboxSpec
 
@@ -115,7 +121,7 @@ def make_candidates(repo: Path, count: int) -> list[Candidate]:
     """Textual variants of the buggy function: operators, offsets and constants."""
     rel = "geo/shapes.py"
     text = (repo / rel).read_text()
-    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == BUGGY)
+    node = next(n for n in safe_parse(text).body if isinstance(n, ast.FunctionDef) and n.name == BUGGY)
     lines = text.splitlines(keepends=True)
     start = len("".join(lines[: node.lineno - 1]).encode())
     end = len("".join(lines[: node.end_lineno]).encode())

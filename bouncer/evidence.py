@@ -21,6 +21,8 @@ import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
+from repair.pyast import safe_parse
+
 from .decision import OUTPUT_LABELS, Decision, rubric_label, sigmoid
 
 WEIGHTS = {
@@ -128,7 +130,7 @@ def literals_in_tests(sources: list[str]) -> set[str]:
     found: set[str] = set()
     for src in sources:
         try:
-            tree = ast.parse(src)
+            tree = safe_parse(src)
         except SyntaxError:
             found |= _token_literals(src)
             continue
@@ -145,7 +147,7 @@ def _token_literals(src: str) -> set[str]:
     try:
         for tok in tokenize.generate_tokens(io.StringIO(src).readline):
             if tok.type in (tokenize.NUMBER, tokenize.STRING):
-                value = _literal(ast.parse(tok.string, mode="eval").body)
+                value = _literal(safe_parse(tok.string, mode="eval").body)
                 if value is not None:
                     out.add(value)
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -161,7 +163,7 @@ def _split_condition(rest: str) -> tuple[str, str]:
     """`x == 3: return 7` -> ("x == 3", " return 7"): the first colon that ends a valid expression."""
     for idx in [m.start() for m in re.finditer(":", rest)]:
         try:
-            ast.parse(rest[:idx].strip(), mode="eval")
+            safe_parse(rest[:idx].strip(), mode="eval")
         except SyntaxError:
             continue
         return rest[:idx], rest[idx + 1 :]
@@ -171,7 +173,7 @@ def _split_condition(rest: str) -> tuple[str, str]:
 def _equality_literals(expr: str) -> list[str]:
     """Literals compared for (in)equality or membership in a condition expression."""
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = safe_parse(expr.strip(), mode="eval")
     except SyntaxError:
         return []
     out = []
@@ -224,7 +226,7 @@ def special_cases(added_lines: list[str], literals: set[str], removed_lines: lis
             ret = _RETURN.match(follow)
             if ret:
                 try:
-                    value = _literal(ast.parse(ret.group(1), mode="eval").body)
+                    value = _literal(safe_parse(ret.group(1), mode="eval").body)
                 except SyntaxError:
                     value = None
                 returned = value if value in literals else None

@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 
 from repair.junit import merge_by_nodeid, parse_junit
+from repair.pyast import safe_parse
 from repair.pytest_cmd import pytest_args
 from sandboxes import open_sandbox
 
@@ -47,7 +48,7 @@ def trigger_test_source(repo: Path, nodeid: str) -> str | None:
     """Source of the test function a pytest node id names (parametrization ignored)."""
     path, *names = nodeid.split("[", 1)[0].split("::")
     try:
-        tree = ast.parse((repo / path).read_text(encoding="utf-8"))
+        tree = safe_parse((repo / path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     scope = tree.body

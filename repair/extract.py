@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from repair.core import normalize_source
+from repair.pyast import safe_parse
 
 FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$", re.M)
 FUNCTION_ID = re.compile(r"^[ \t*#>`-]*Function\s+ID\s*[:#]?\s*(\d+)\b[*`]*[^\n]*$", re.M | re.I)
@@ -63,7 +64,7 @@ def _parse_salvage(code: str, name: str) -> tuple[ast.Module, list[str]] | None:
     code = textwrap.dedent(code.expandtabs(8) if "\t" in code and " " in code else code)
     lines = code.splitlines()[:MAX_LINES]
     try:
-        return ast.parse("\n".join(lines)), lines
+        return safe_parse("\n".join(lines)), lines
     except SyntaxError:
         pass
     start_re = re.compile(rf"^(\s*)(async\s+)?def\s+{re.escape(name)}\s*\(")
@@ -77,7 +78,7 @@ def _parse_salvage(code: str, name: str) -> tuple[ast.Module, list[str]] | None:
         chunk = textwrap.dedent("\n".join(lines[j:])).splitlines()
         for end in range(len(chunk), 0, -1):
             try:
-                return ast.parse("\n".join(chunk[:end])), chunk[:end]
+                return safe_parse("\n".join(chunk[:end])), chunk[:end]
             except SyntaxError:
                 continue
     return None
@@ -101,7 +102,7 @@ def _helpers(tree: ast.Module, lines: list[str], target: ast.AST, known: set[str
 
 def _nest(func_lines: list[str], helpers: list[list[str]]) -> list[str]:
     """Insert helper functions at the top of the function body (after its docstring)."""
-    tree = ast.parse("\n".join(func_lines))
+    tree = safe_parse("\n".join(func_lines))
     fn = tree.body[0]
     body0 = fn.body[0]
     at = body0.end_lineno if (isinstance(body0, ast.Expr) and isinstance(getattr(body0, "value", None), ast.Constant)

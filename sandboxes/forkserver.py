@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 from repair.core import TestResult
 from repair.junit import parse_junit
+from repair.pyast import safe_parse
 
 from .base import Sandbox, SandboxError
 from .forkserver_main import local_module_names, walk_py
@@ -341,7 +342,7 @@ def third_party_imports(repo: Path | str, limit_files: int = 2000) -> list[str]:
         if i >= limit_files:
             break
         try:
-            tree = ast.parse(Path(path).read_bytes())
+            tree = safe_parse(Path(path).read_bytes())
         except (SyntaxError, ValueError, OSError):
             continue
         for node in ast.walk(tree):

@@ -19,15 +19,37 @@ from pathlib import Path
 from typing import Iterator
 
 from repair.artifacts import write_json
-from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, TestResult, apply_edits
+from repair.core import (
+    BugContext,
+    Candidate,
+    FunctionEdit,
+    FunctionInfo,
+    SuspiciousFunction,
+    TestResult,
+    apply_edits,
+)
 from repair.extract import extract_function, indent_before, split_function_sections
 from repair.models import (
-    Budget, BudgetExceeded, Caps, CallLog, ModelError, ReplayMiss, ReplaySource, load_model, parse_spec,
+    Budget,
+    BudgetExceeded,
+    CallLog,
+    Caps,
+    ModelError,
+    ReplayMiss,
+    ReplaySource,
+    load_model,
+    parse_spec,
 )
 from repair.models.budget import estimate_tokens
 from repair.prompts.srepair import (
-    Suggestion, multi_patch_messages, multi_suggestion_messages, parse_suggestions, patch_messages, suggestion_messages,
+    Suggestion,
+    multi_patch_messages,
+    multi_suggestion_messages,
+    parse_suggestions,
+    patch_messages,
+    suggestion_messages,
 )
+from repair.pyast import safe_parse
 
 FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in |^(?P<file2>[^\s:]+\.py):(?P<line2>\d+):', re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -231,7 +253,7 @@ class SRepairEngine:
             mine = [e for e in edits if e.path == path]
             if mine and path.endswith(".py"):
                 try:
-                    ast.parse(apply_edits(text_, mine))
+                    safe_parse(apply_edits(text_, mine))
                 except SyntaxError as e:
                     self._reject(f"patched file does not parse ({e.msg})")
                     return None
@@ -247,7 +269,7 @@ def _matches(spec: str, fn: FunctionInfo) -> bool:
 
 def _defined_names(text: str) -> set[str]:
     try:
-        tree = ast.parse(text)
+        tree = safe_parse(text)
     except SyntaxError:
         return set()
     names = set()

@@ -7,9 +7,8 @@ first) into whole-function replacements until the count or time budget is spent.
 """
 from __future__ import annotations
 
-import ast
-import heapq
 import dataclasses
+import heapq
 import re
 import time
 import warnings
@@ -18,9 +17,17 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from repair.core import BugContext, Candidate, FunctionEdit, FunctionInfo, SuspiciousFunction, normalize_source
+from repair.core import (
+    BugContext,
+    Candidate,
+    FunctionEdit,
+    FunctionInfo,
+    SuspiciousFunction,
+    normalize_source,
+)
 from repair.engines.cst_tools import ParsedFunction, analyse, code
 from repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
+from repair.pyast import safe_parse
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line
@@ -108,7 +115,7 @@ def _compiles(text: str, full: bool) -> bool:
             if full:
                 compile(text, "<candidate>", "exec", dont_inherit=True)
             else:
-                ast.parse(text)
+                safe_parse(text)
             return True
         except (SyntaxError, ValueError):
             return False

@@ -9,6 +9,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from repair.pyast import safe_parse
+
 JSON_FENCE = "```json"
 PYTHON_FENCE = "```python"
 _BLOCKS = re.compile(r"```json(.*?)```.*?```python(.*?)```", re.DOTALL)
@@ -38,7 +40,7 @@ def completion_text(completion) -> str:
 
 def parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        safe_parse(code)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -49,7 +51,7 @@ def is_assert_test(test) -> bool:
     if not isinstance(test, str) or not test.strip():
         return False
     try:
-        tree = ast.parse(test)
+        tree = safe_parse(test)
     except (SyntaxError, ValueError):
         return False
     return any(isinstance(node, ast.Assert) for node in tree.body)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from repair.artifacts import write_text
+from repair.pyast import safe_parse
 
 from .prompt import build_prompt
 
@@ -45,7 +46,7 @@ def split_hidden_tests(test_code: str, entry_point: str) -> list[str]:
     statement holding asserts, such as a loop, counted as one test).
     """
     try:
-        tree = ast.parse(test_code)
+        tree = safe_parse(test_code)
     except SyntaxError as exc:
         raise DatasetError(f"hidden tests of {entry_point} do not parse: {exc}") from exc
     check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
@@ -72,7 +73,7 @@ def _is_check_call(node: ast.AST) -> bool:
 
 def without_function(source: str, name: str) -> str:
     """The module with its top-level function `name` (and decorators) removed."""
-    tree = ast.parse(source)
+    tree = safe_parse(source)
     lines = source.splitlines(keepends=True)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:

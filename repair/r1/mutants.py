@@ -10,6 +10,8 @@ import ast
 import copy
 import random
 
+from repair.pyast import safe_parse
+
 _BINOP_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
                 ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}
 _CMP_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -77,7 +79,7 @@ def _splice(source: str, node: ast.AST, replacement: ast.AST) -> str:
         return bare
     wrapped = (data[:begin] + f"({text})".encode() + data[end:]).decode()
     try:
-        same = ast.dump(ast.parse(bare)) == ast.dump(ast.parse(wrapped))
+        same = ast.dump(safe_parse(bare)) == ast.dump(safe_parse(wrapped))
     except SyntaxError:
         same = False
     return bare if same else wrapped
@@ -86,7 +88,7 @@ def _splice(source: str, node: ast.AST, replacement: ast.AST) -> str:
 def mutants(source: str, entry_point: str) -> list[tuple[str, str]]:
     """Every single-mutation variant of the entry point: (new source, what changed), in source order."""
     try:
-        tree = ast.parse(source)
+        tree = safe_parse(source)
     except SyntaxError:
         return []
     out, seen = [], {source}
@@ -96,7 +98,7 @@ def mutants(source: str, entry_point: str) -> list[tuple[str, str]]:
         for replacement, what in _variants(node):
             try:
                 new = _splice(source, node, replacement)
-                ast.parse(new)
+                safe_parse(new)
             except (SyntaxError, ValueError):
                 continue
             if new not in seen:
