@@ -85,6 +85,7 @@ class BenchSettings:
     bounce: bool = True
     keep_work: bool = False  # keep each bug's materialised repository
     bug_timeout: float | None = None  # wall-clock cap per bug; None: 2 x time_budget + 300 s
+    per_test_timeout: float = 60.0  # a single stuck test fails after this long (the repair's default)
 
     @property
     def bug_deadline(self) -> float:
@@ -105,6 +106,7 @@ def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str,
         workers=settings.repair_workers, max_candidates=settings.max_candidates, time_budget=settings.time_budget,
         out=run_dir, model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model,
         api_base=settings.api_base, bounce=settings.bounce, model_name=settings.model_name, progress=False,
+        per_test_timeout=settings.per_test_timeout,
     )
 
 

@@ -44,6 +44,7 @@ def run(
     time_budget: float = typer.Option(300.0, "--time-budget", help="Seconds of candidate validation per bug at most."),
     bounce: bool = typer.Option(True, "--bounce/--no-bounce", help="Let the bouncers abstain on vague issues or weak patches."),
     bug_timeout: Optional[float] = typer.Option(None, "--bug-timeout", help="Wall-clock cap per bug in seconds (default: 2 x --time-budget + 300); past it the bug is recorded as `timeout`."),
+    per_test_timeout: float = typer.Option(60.0, "--per-test-timeout", help="Seconds one test may run before it fails (pytest commands); lower it for datasets whose bugs loop."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep each bug's materialised repository under OUT/work/."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
 ):
@@ -55,6 +56,8 @@ def run(
         fail("--limit must be at least 1")
     if workers < 1 or repair_workers < 1:
         fail("--workers and --repair-workers must be at least 1")
+    if per_test_timeout <= 0:
+        fail("--per-test-timeout must be a positive number of seconds")
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
     try:
@@ -66,7 +69,7 @@ def run(
     settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
                              patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
                              max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
-                             bug_timeout=bug_timeout)
+                             bug_timeout=bug_timeout, per_test_timeout=per_test_timeout)
     progress = None if json_out else _Progress()
     try:
         with progress or _nothing():

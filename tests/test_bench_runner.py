@@ -180,3 +180,14 @@ def test_a_bug_past_its_wall_clock_cap_is_recorded_as_timeout_and_the_run_goes_o
     assert record["status"] == "timeout" and "--bug-timeout" in record["message"] and not record["plausible"]
     assert json.loads(proc.stdout)["failed"] == 1
     assert (out / "runs" / "add" / "bench-error.txt").is_file()
+
+
+def test_per_test_timeout_reaches_each_repair_and_bad_values_are_refused(tmp_path):
+    from benchmarks.datasets.base import Bug
+    from benchmarks.runner import BenchSettings, _repair_config
+
+    bug = Bug(id="b", dataset="jsonl", test_cmd="python3 -m pytest -q")
+    cfg = _repair_config(bug, BenchSettings(dataset="jsonl", per_test_timeout=3.0), tmp_path, bug.test_cmd, tmp_path / "run")
+    assert cfg.per_test_timeout == 3.0
+    proc = bench("run", "jsonl", "--path", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--per-test-timeout", "0")
+    assert proc.returncode == 2 and "--per-test-timeout" in proc.stderr and "Traceback" not in proc.stderr
