@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--engine", default="template")
     ap.add_argument("--sandbox", default="local")
     ap.add_argument("--time-budget", default="300", help="seconds of validation per bug (bench run --time-budget)")
+    ap.add_argument("--per-test-timeout", default=None, help="seconds one test may run (bench run --per-test-timeout)")
     ap.add_argument("--bug-timeout", default=None, help="wall-clock cap per bug (bench run --bug-timeout)")
     ap.add_argument("--runs", type=Path, default=None, help="where the two run directories go (default: a temp dir)")
     ap.add_argument("--report", type=Path, default=None, help="write the comparison report (md, html, PNGs) here")
@@ -45,6 +46,8 @@ def main() -> None:
     extra = ["--engine", args.engine, "--sandbox", args.sandbox, "--time-budget", args.time_budget]
     if args.bug_timeout:
         extra += ["--bug-timeout", args.bug_timeout]
+    if args.per_test_timeout:
+        extra += ["--per-test-timeout", args.per_test_timeout]
     if args.path:
         extra += ["--path", args.path]
     if args.limit:
