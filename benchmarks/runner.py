@@ -222,14 +222,49 @@ def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[Resul
 
 def _die_with_driver() -> None:
     """Pool initializer: a worker whose driver is killed (kill -9) dies too, instead of writing
-    into a run directory that `--resume` is about to redo."""
+    into a run directory that `--resume` is about to redo. SIGTERM (sent by an interrupted
+    driver) unwinds the bug's `with` blocks, so its sandboxes are closed on the way out."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):  # not Linux: orphans finish their bug and exit
         pass
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _run_one_in_worker(bug_dict: dict, settings_dict: dict, out: str) -> dict:
+    """`run_one` in a pool process. Stopped by the driver (SIGTERM) or Ctrl-C, the bug's `with`
+    blocks have closed its sandboxes by the time the exception gets here; the process then
+    exits instead of reporting back and waiting for another bug."""
+    try:
+        return run_one(bug_dict, settings_dict, out)
+    except (SystemExit, KeyboardInterrupt):
+        os._exit(143)
+
+
+def _stop_workers(pool, grace: float = 15.0) -> None:
+    """The driver was interrupted: stop the bugs in flight now (SIGTERM, then SIGKILL after
+    `grace` seconds) instead of letting the pool's shutdown wait for each to finish."""
+    import signal
+
+    procs = [p for p in list((getattr(pool, "_processes", None) or {}).values()) if p.is_alive()]
+    for proc in procs:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
 
 
 def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int):
@@ -240,13 +275,14 @@ def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: 
     args = asdict(settings), str(out)
     # spawn: the driver runs a progress thread, and forking a threaded process can deadlock.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_driver) as pool:
-        futures = [pool.submit(run_one, bug.to_dict(), *args) for bug in bugs]
+        futures = [pool.submit(_run_one_in_worker, bug.to_dict(), *args) for bug in bugs]
         try:
             for future in as_completed(futures):
                 yield future.result()
         except BaseException:
             for f in futures:
                 f.cancel()
+            _stop_workers(pool)
             raise
 
 

@@ -8,7 +8,9 @@ Containment, in layers:
   (RLIMIT_NPROC does not bind root) and lets `close()` kill processes that escaped the
   group with setsid;
 - the environment is rebuilt from an allow-list, so API keys and tokens never leak in,
-  and HOME / TMPDIR point inside the sandbox.
+  and HOME / TMPDIR point inside the sandbox;
+- a watchdog process outlives its owner: if the owner dies without closing the sandbox
+  (kill -9, the OOM killer), it kills the sandbox's processes and removes its files.
 """
 from __future__ import annotations
 
@@ -32,6 +34,42 @@ from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_di
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
 CGROUP_V1_PIDS = Path("/sys/fs/cgroup/pids")
 CGROUP_V2_ROOT = Path("/sys/fs/cgroup")
+# The watchdog reads "+PGID" / "-PGID" lines (commands started / finished) from the owner.
+# "q" means the owner closed the sandbox itself; end of input without it means the owner
+# died, so it kills what is left (process groups, then the cgroup tree) and removes the files.
+WATCHDOG = r"""
+import os, shutil, signal, sys, time
+cgroup, root = sys.argv[1], sys.argv[2]
+groups = set()
+for line in sys.stdin:
+    if line.startswith("q"):
+        sys.exit(0)
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for pgid in () if cgroup else groups:  # a cgroup holds them all, escapees too
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+for path, _, _ in (os.walk(cgroup, topdown=False) if cgroup else ()):
+    for _ in range(100):
+        try:
+            pids = open(os.path.join(path, "cgroup.procs")).read().split()
+        except OSError:
+            break
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+shutil.rmtree(root, ignore_errors=True)
+"""
 COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
 
 
@@ -115,6 +153,8 @@ class LocalSandbox:
         self._procs: list[subprocess.Popen] = []
         self._closed = False
         self._owner_pid = os.getpid()
+        self._watchdog_lock = threading.Lock()
+        self._watchdog = _start_watchdog(self._cgroup, self.root)
         _LIVE.add(self)
 
     # -- files ---------------------------------------------------------------
@@ -173,7 +213,18 @@ class LocalSandbox:
             raise SandboxError(f"command not found: {argv[0]!r}; check the command or install it") from exc
         proc._pw_leaf = leaf  # type: ignore[attr-defined]
         self._procs.append(proc)
+        self._tell_watchdog(f"+{proc.pid}")  # its own session: pid = process group id
         return proc
+
+    def _tell_watchdog(self, line: str) -> None:
+        if self._watchdog is None:
+            return
+        with self._watchdog_lock:
+            try:
+                self._watchdog.stdin.write(line.encode() + b"\n")
+                self._watchdog.stdin.flush()
+            except (OSError, ValueError):  # the watchdog is gone: nothing more to tell it
+                self._watchdog = None
 
     def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         return self._popen(argv, env, subprocess.PIPE)
@@ -191,6 +242,7 @@ class LocalSandbox:
         # Kill the whole group either way: background children must not outlive the command.
         self._kill(proc)
         proc.wait()
+        self._tell_watchdog(f"-{proc.pid}")
         out.join(5)
         err.join(5)
         self._procs.remove(proc)
@@ -229,6 +281,9 @@ class LocalSandbox:
             except OSError:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
+        self._tell_watchdog("q")
+        if self._watchdog is not None:
+            self._watchdog.stdin.close()
 
     def __enter__(self):
         return self
@@ -256,6 +311,20 @@ def _close_all() -> None:
                 sbx.close()
             except Exception:
                 pass
+
+
+def _start_watchdog(cgroup: Path | None, root: Path) -> subprocess.Popen | None:
+    """A process that cleans up after the owner if the owner dies (see WATCHDOG)."""
+    import sys
+
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", WATCHDOG, str(cgroup or ""), str(root)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for the owner must not kill it first
+        )
+    except OSError:  # no watchdog: close() and the exit hook still clean up in the normal case
+        return None
 
 
 def _kill_cgroup(path: Path) -> None:

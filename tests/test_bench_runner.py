@@ -191,3 +191,42 @@ def test_per_test_timeout_reaches_each_repair_and_bad_values_are_refused(tmp_pat
     assert cfg.per_test_timeout == 3.0
     proc = bench("run", "jsonl", "--path", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--per-test-timeout", "0")
     assert proc.returncode == 2 and "--per-test-timeout" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_stops_the_bug_in_flight_and_leaves_no_sandbox_processes(tmp_path):
+    from test_bench_util import git
+
+    repo = tmp_path / "slow"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "slow.py").write_text("def double(x):\n    return x + 2\n")
+    (repo / "tests" / "test_slow.py").write_text(
+        "import subprocess\nfrom slow import double\n\n\n"
+        "def test_double():\n    subprocess.run(['sleep', '417'])\n    assert double(3) == 6\n")
+    (repo / "conftest.py").write_text("import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "slow bug")
+    dataset = tmp_path / "bugs.jsonl"
+    dataset.write_text(json.dumps({"id": "slow", "repo": "slow", "test_cmd": "python -m pytest -q"}) + "\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(bench_cmd("run", "jsonl", "--path", str(dataset), "--out", str(out), "--sandbox", "local",
+                                      "--per-test-timeout", "600", "--json"),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sleeping = lambda: subprocess.run(["pgrep", "-f", "^sleep 417$"], capture_output=True).returncode == 0  # noqa: E731
+    deadline = time.monotonic() + 120
+    while not sleeping():
+        assert proc.poll() is None and time.monotonic() < deadline, "the baseline test never started"
+        time.sleep(0.1)
+    stopped_at = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        subprocess.run(["pkill", "-9", "-f", "^sleep 417$"])
+        pytest.fail("bench run waited for the bug in flight instead of stopping it")
+    assert time.monotonic() - stopped_at < 10, "the worker was killed after the grace period instead of stopping"
+    assert proc.returncode != 0
+    time.sleep(1)
+    assert not sleeping(), "the bug's sandbox processes outlived the run"
+    assert not (out / "results.jsonl").exists() or read_results(out / "results.jsonl").records == []

@@ -56,3 +56,62 @@ def test_pids_cgroup_parent_prefers_v1_then_v2_with_pids(tmp_path):
     v1.mkdir()
     (v1 / "cgroup.procs").write_text("")
     assert pids_cgroup_parent(v1, v2) == v1
+
+
+OWNER = r"""
+import json, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from sandboxes import Limits, open_sandbox
+import sandboxes.local as local
+if sys.argv[3] == "no-cgroup":
+    local._make_pids_cgroup = lambda *a, **k: None  # the path a non-root user gets
+sbx = open_sandbox("local", sys.argv[2], limits=Limits(memory_mb=256, max_procs=64, cpu_seconds=60))
+direct = sbx.popen(["sleep", "300"])
+# A command whose child outlives it: the process group still holds the grandchild.
+sbx.run("sleep 301 & echo $!", timeout=5)
+grand = sbx.popen(["/bin/sh", "-c", "sleep 302 & wait"])
+time.sleep(0.3)
+print(json.dumps({"root": str(sbx.root), "cgroup": str(sbx._cgroup or "")}), flush=True)
+time.sleep(600)
+"""
+
+
+def _sleepers() -> set[int]:
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-f", "^sleep 30[02]$"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+@pytest.mark.parametrize("mode", ["cgroup", "no-cgroup"])
+def test_owner_killed_with_sigkill_leaves_no_processes_or_files(tmp_path, mode):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sandboxes.local import pids_cgroup_parent
+
+    if mode == "cgroup" and (os.geteuid() != 0 or pids_cgroup_parent() is None):
+        pytest.skip("no writable pids cgroup here")
+    before = _sleepers()
+    repo_root = Path(__file__).resolve().parents[1]
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(repo_root), str(make_source(tmp_path)), mode],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(owner.stdout.readline())
+        mine = _sleepers() - before
+        assert len(mine) == 2  # sleep 300 and sleep 302 (sleep 301 died with its command)
+        assert (info["cgroup"] != "") == (mode == "cgroup")
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (_sleepers() & mine or Path(info["root"]).exists()):
+        time.sleep(0.1)
+    assert not (_sleepers() & mine), "sandbox processes outlived their owner"
+    assert not Path(info["root"]).exists()
+    if info["cgroup"]:
+        assert not Path(info["cgroup"]).exists()
