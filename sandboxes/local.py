@@ -138,23 +138,34 @@ class LocalSandbox:
         self._work = self.root / "work"
         self.home = self.root / "home"
         self.tmp = self.root / "tmp"
-        if src is not None:
-            ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
-            shutil.copytree(src, self._work, symlinks=True, ignore=ignore)
-        else:
-            self._work.mkdir()
-        self.home.mkdir()
-        self.tmp.mkdir()
-        self.workdir = str(self._work)
         self._cgroup = _make_pids_cgroup(self.limits.max_procs)
+        # Started before anything is copied: an owner killed from here on leaves nothing behind.
+        self._watchdog_lock = threading.Lock()
+        self._watchdog = _start_watchdog(self._cgroup, self.root)
+        try:
+            if src is not None:
+                ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
+                shutil.copytree(src, self._work, symlinks=True, ignore=ignore)
+            else:
+                self._work.mkdir()
+            self.home.mkdir()
+            self.tmp.mkdir()
+        except BaseException:  # a failed copy (or Ctrl-C) must not leave the half copy behind
+            shutil.rmtree(self.root, ignore_errors=True)
+            if self._cgroup is not None:
+                try:
+                    self._cgroup.rmdir()
+                except OSError:
+                    pass
+            self._tell_watchdog("q")
+            raise
+        self.workdir = str(self._work)
         self._nproc = None
         if self._cgroup is None and os.geteuid() != 0:
             self._nproc = _user_process_count(os.geteuid()) + self.limits.max_procs
         self._procs: list[subprocess.Popen] = []
         self._closed = False
         self._owner_pid = os.getpid()
-        self._watchdog_lock = threading.Lock()
-        self._watchdog = _start_watchdog(self._cgroup, self.root)
         _LIVE.add(self)
 
     # -- files ---------------------------------------------------------------
@@ -196,6 +207,7 @@ class LocalSandbox:
         # command's leftovers (even setsid escapees) never touches a warm server beside it.
         leaf = None
         if self._cgroup is not None:
+            _wait_for_pids_headroom(self._cgroup)
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
         try:
@@ -325,6 +337,21 @@ def _start_watchdog(cgroup: Path | None, root: Path) -> subprocess.Popen | None:
         )
     except OSError:  # no watchdog: close() and the exit hook still clean up in the normal case
         return None
+
+
+def _wait_for_pids_headroom(cgroup: Path, headroom: int = 16, patience: float = 5.0) -> None:
+    """Killed processes count against pids.max until init reaps them (here, up to ~2 s after a
+    fork bomb), so a command started right after one could not fork: wait for them to go."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            current = int((cgroup / "pids.current").read_text())
+            limit = (cgroup / "pids.max").read_text().strip()
+        except (OSError, ValueError):
+            return
+        if limit == "max" or current + headroom <= int(limit):
+            return
+        time.sleep(0.05)
 
 
 def _kill_cgroup(path: Path) -> None:
