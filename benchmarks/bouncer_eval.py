@@ -25,10 +25,13 @@ import copy
 import difflib
 import json
 import random
+import sys
 import textwrap
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
 
 from bouncer.data import Label
 from bouncer.evidence import EvidenceOutputBouncer, PatchEvidence

@@ -21,6 +21,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
+
 from benchmarks.humanevalfix import load_rows, make_bug_repo
 from repair.core import normalize_source
 from repair.models.scripted_server import ScriptedChatServer

@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
+
 from repair.core import BugContext, SuspiciousFunction, normalize_source
 from repair.engines.template import TemplateEngine, function_info
 from repair.pyast import safe_parse

@@ -24,6 +24,8 @@ import textwrap
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
+
 from repair.core import Candidate, FunctionEdit
 from repair.junit import merge_by_nodeid, parse_junit
 from repair.pyast import safe_parse

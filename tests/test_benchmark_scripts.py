@@ -1,0 +1,25 @@
+"""Every benchmark script the README names starts and explains itself, run as a file or with -m."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = re.findall(r"`(\w+)\.py`", (ROOT / "README.md").read_text().split("## Benchmarks", 1)[1])
+
+
+def test_the_readme_lists_scripts_that_exist():
+    assert len(SCRIPTS) >= 8
+    assert all((ROOT / "benchmarks" / f"{name}.py").is_file() for name in SCRIPTS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_help_as_a_file_and_as_a_module(name, tmp_path):
+    as_file = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), "--help"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert as_file.returncode == 0 and "usage:" in as_file.stdout, as_file.stderr[-2000:]
+    as_module = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert as_module.returncode == 0 and "usage:" in as_module.stdout, as_module.stderr[-2000:]
