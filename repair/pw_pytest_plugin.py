@@ -12,6 +12,7 @@ its traceback points at the loop.
 import json
 import os
 import signal
+import traceback
 
 import pytest
 
@@ -46,15 +47,26 @@ def _on_alarm(signum, frame):
 def pytest_runtest_call(item):
     limit = float(os.environ.get("PW_TEST_TIMEOUT") or 0)
     if limit <= 0 or not hasattr(signal, "setitimer"):
-        yield
+        _free_memory_of_failed_test((yield))
         return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        yield
+        outcome = yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    _free_memory_of_failed_test(outcome)
+
+
+def _free_memory_of_failed_test(outcome):
+    """A test that ran out of memory (or was stopped in a loop that grows a list) still holds
+    that memory in its traceback's frames; pytest would then fail writing the report (an
+    INTERNALERROR and a JUnit file without the failure). Drop the frames' locals: file, line
+    and code of every frame stay, so the report and its traceback are intact."""
+    excinfo = getattr(outcome, "excinfo", None)
+    if excinfo and issubclass(excinfo[0], (MemoryError, TimeoutError)):
+        traceback.clear_frames(excinfo[2])
 
 
 def pytest_unconfigure(config):

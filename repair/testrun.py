@@ -61,6 +61,10 @@ class TestRun:
         return cls(**d)
 
 
+# The test case pytest's JUnit writer adds for an INTERNALERROR (classname "pytest", name "internal").
+PYTEST_INTERNAL_ERROR = "pytest.py::internal"
+
+
 def instrumented_command(test_cmd: str, workdir: str, per_test_timeout: float = 0) -> tuple[str, dict[str, str]]:
     """The command and environment for a baseline pytest run with JUnit XML and coverage."""
     pw = f"{workdir}/{PW_DIR}"
@@ -91,6 +95,13 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     if xml is None or res.returncode in (126, 127):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
     results = merge_by_nodeid(parse_junit(xml))
+    internal = results.pop(PYTEST_INTERNAL_ERROR, None)
+    results.pop("", None)  # a test case pytest could not name: its report failed half-way
+    if internal is not None or res.returncode == 3:
+        # The JUnit file is incomplete (failures may be missing): trusting it could call a
+        # failing suite green.
+        raise TestCommandProblem(f"pytest stopped with an internal error (exit {res.returncode}), so its per-test "
+                                 f"results cannot be trusted: {_last_line(tail)}; run the test command by hand to see it")
     if not results and res.returncode not in (0, 5):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
     coverage = None
@@ -115,9 +126,13 @@ def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
     return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None)
 
 
-def _cannot_start(test_cmd: str, code: int, tail: str) -> str:
+def _last_line(tail: str) -> str:
     last = [line for line in tail.splitlines() if line.strip()][-1:] or ["(no output)"]
-    return f"the test command `{test_cmd}` could not run the tests (exit {code}): {last[0].strip()[:300]}; check --test-cmd"
+    return last[0].strip()[:300]
+
+
+def _cannot_start(test_cmd: str, code: int, tail: str) -> str:
+    return f"the test command `{test_cmd}` could not run the tests (exit {code}): {_last_line(tail)}; check --test-cmd"
 
 
 def traceback_frames(text: str, workdir: str) -> list[tuple[str, int, str]]:

@@ -96,3 +96,36 @@ def test_stuck_test_fails_inside_the_loop_instead_of_hanging(tmp_path):
     ranked = localize(run, repo_functions(repo)[0], workdir)
     assert ranked[0].function.qualname == "wait_for"
     assert "innermost repo frame" in ranked[0].evidence[0]
+
+
+def test_a_test_that_exhausts_memory_fails_cleanly_and_is_localized(tmp_path):
+    """Its frames held the memory while pytest wrote the report (an INTERNALERROR and a JUnit
+    file without the failure, read as "all pass"): the plugin frees them first."""
+    from sandboxes import Limits
+
+    files = {
+        "grow/__init__.py": "",
+        "grow/core.py": "def collatz(n):\n    seen = []\n    while n > 1:\n        n = n * 2 + 1\n        seen.append(n)\n    return seen\n",
+        "tests/test_grow.py": "from grow.core import collatz\n\n\ndef test_small():\n    assert collatz(5) == [16]\n\n\ndef test_one():\n    assert collatz(1) == []\n",
+    }
+    repo = make_repo(tmp_path / "grow", files, git=False)
+    with open_sandbox("local", repo, limits=Limits(memory_mb=400)) as sbx:
+        run = run_tests(sbx, "python3 -m pytest -q", timeout=120, per_test_timeout=60)
+        workdir = sbx.workdir
+    small = run.results["tests/test_grow.py::test_small"]
+    assert small.status == "failed" and "MemoryError" in small.message
+    assert run.results["tests/test_grow.py::test_one"].status == "passed"
+    assert set(run.results) == {"tests/test_grow.py::test_small", "tests/test_grow.py::test_one"}
+    assert localize(run, repo_functions(repo)[0], workdir)[0].function.qualname == "collatz"
+
+
+def test_pytest_internal_error_is_a_problem_not_a_green_suite(tmp_path):
+    files = {
+        "calc.py": "def add(a, b):\n    return a - b\n",
+        "conftest.py": "def pytest_runtest_logreport(report):\n    if report.when == 'call' and report.failed:\n        raise RuntimeError('plugin broke')\n",
+        "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n",
+    }
+    repo = make_repo(tmp_path / "ie", files, git=False)
+    with open_sandbox("local", repo) as sbx:
+        with pytest.raises(TestCommandProblem, match="internal error"):
+            run_tests(sbx, "python3 -m pytest -q", timeout=120)
