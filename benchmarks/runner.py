@@ -226,17 +226,15 @@ def _die_with_driver() -> None:
     driver) unwinds the bug's `with` blocks, so its sandboxes are closed on the way out."""
     import signal
 
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from sandboxes.base import exit_on_signal
+
+    signal.signal(signal.SIGTERM, exit_on_signal)
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):  # not Linux: orphans finish their bug and exit
         pass
-
-
-def _exit_on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
 
 
 def _run_one_in_worker(bug_dict: dict, settings_dict: dict, out: str) -> dict:

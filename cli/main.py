@@ -7,6 +7,7 @@ import signal
 import typer
 
 from cli.common import fail
+from sandboxes.base import exit_on_signal
 
 __version__ = "0.1.0"
 
@@ -54,14 +55,9 @@ for module, attr, name, help_text in GROUPS:
     app.add_typer(getattr(importlib.import_module(module), attr), name=name, help=help_text)
 
 
-def _exit_on_signal(signum, _frame):
-    # Unwind normally so sandboxes close (containers removed, process groups killed), then exit 128+N.
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _exit_on_signal)
+        signal.signal(sig, exit_on_signal)
     try:
         app()
     except KeyboardInterrupt:

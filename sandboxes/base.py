@@ -15,6 +15,12 @@ from typing import Protocol, runtime_checkable
 DEFAULT_OUTPUT_CAP = 1 << 20  # 1 MiB per stream
 
 
+def exit_on_signal(signum, _frame):
+    """Signal handler (SIGTERM, SIGHUP): unwind normally, so `with` blocks close their sandboxes
+    (containers removed, process groups killed) and atexit runs, then exit with 128+N."""
+    raise SystemExit(128 + signum)
+
+
 class SandboxError(Exception):
     """A sandbox could not be created or used. The message names the fix."""
 

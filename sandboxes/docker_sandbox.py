@@ -30,7 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
+from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir, exit_on_signal
 from .local import COPY_IGNORE
 
 LABEL = "patchwarden.sandbox"
@@ -489,7 +489,7 @@ def _register(sbx: DockerSandbox) -> None:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) is signal.SIG_DFL:
-                signal.signal(sig, _exit_on_signal)
+                signal.signal(sig, exit_on_signal)
 
 
 def _close_all() -> None:
@@ -500,8 +500,3 @@ def _close_all() -> None:
             sbx.close()
         except Exception:
             pass
-
-
-def _exit_on_signal(signum, _frame):
-    # Unwind normally (with-blocks close their sandboxes, atexit runs), then exit 128+N.
-    raise SystemExit(128 + signum)
