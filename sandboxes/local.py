@@ -29,47 +29,13 @@ import weakref
 from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
+from .watchdog import kill_cgroup
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
 CGROUP_V1_PIDS = Path("/sys/fs/cgroup/pids")
 CGROUP_V2_ROOT = Path("/sys/fs/cgroup")
-# The watchdog reads "+PGID" / "-PGID" lines (commands started / finished) from the owner.
-# "q" means the owner closed the sandbox itself; end of input without it means the owner
-# died, so it kills what is left (process groups, then the cgroup tree) and removes the files.
-WATCHDOG = r"""
-import os, shutil, signal, sys, time
-cgroup, root = sys.argv[1], sys.argv[2]
-groups = set()
-for line in sys.stdin:
-    if line.startswith("q"):
-        sys.exit(0)
-    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
-for pgid in () if cgroup else groups:  # a cgroup holds them all, escapees too
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-for path, _, _ in (os.walk(cgroup, topdown=False) if cgroup else ()):
-    for _ in range(100):
-        try:
-            pids = open(os.path.join(path, "cgroup.procs")).read().split()
-        except OSError:
-            break
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.01)
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
-shutil.rmtree(root, ignore_errors=True)
-"""
+WATCHDOG_SCRIPT = Path(__file__).with_name("watchdog.py")
 COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
 
 
@@ -142,6 +108,8 @@ class LocalSandbox:
         # Started before anything is copied: an owner killed from here on leaves nothing behind.
         self._watchdog_lock = threading.Lock()
         self._watchdog = _start_watchdog(self._cgroup, self.root)
+        self._procs: list[subprocess.Popen] = []
+        self._closed = False
         try:
             if src is not None:
                 ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -151,20 +119,12 @@ class LocalSandbox:
             self.home.mkdir()
             self.tmp.mkdir()
         except BaseException:  # a failed copy (or Ctrl-C) must not leave the half copy behind
-            shutil.rmtree(self.root, ignore_errors=True)
-            if self._cgroup is not None:
-                try:
-                    self._cgroup.rmdir()
-                except OSError:
-                    pass
-            self._tell_watchdog("q")
+            self.close()
             raise
         self.workdir = str(self._work)
         self._nproc = None
         if self._cgroup is None and os.geteuid() != 0:
             self._nproc = _user_process_count(os.geteuid()) + self.limits.max_procs
-        self._procs: list[subprocess.Popen] = []
-        self._closed = False
         self._owner_pid = os.getpid()
         _LIVE.add(self)
 
@@ -207,7 +167,7 @@ class LocalSandbox:
         # command's leftovers (even setsid escapees) never touches a warm server beside it.
         leaf = None
         if self._cgroup is not None:
-            _wait_for_pids_headroom(self._cgroup)
+            _wait_for_pids_headroom(self._cgroup, self.limits.max_procs)
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
         try:
@@ -270,7 +230,7 @@ class LocalSandbox:
             pass
         leaf = getattr(proc, "_pw_leaf", None)
         if leaf is not None:
-            _kill_cgroup(leaf)
+            kill_cgroup(leaf)
             try:
                 leaf.rmdir()
             except OSError:
@@ -287,7 +247,7 @@ class LocalSandbox:
             except subprocess.TimeoutExpired:
                 pass
         if self._cgroup is not None:
-            _kill_cgroup(self._cgroup)
+            kill_cgroup(self._cgroup)
             try:
                 self._cgroup.rmdir()
             except OSError:
@@ -326,12 +286,12 @@ def _close_all() -> None:
 
 
 def _start_watchdog(cgroup: Path | None, root: Path) -> subprocess.Popen | None:
-    """A process that cleans up after the owner if the owner dies (see WATCHDOG)."""
+    """A process that cleans up after the owner if the owner dies (see watchdog.py)."""
     import sys
 
     try:
         return subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", WATCHDOG, str(cgroup or ""), str(root)],
+            [sys.executable, "-I", "-S", str(WATCHDOG_SCRIPT), str(cgroup or ""), str(root)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C meant for the owner must not kill it first
         )
@@ -339,36 +299,19 @@ def _start_watchdog(cgroup: Path | None, root: Path) -> subprocess.Popen | None:
         return None
 
 
-def _wait_for_pids_headroom(cgroup: Path, headroom: int = 16, patience: float = 5.0) -> None:
-    """Killed processes count against pids.max until init reaps them (here, up to ~2 s after a
-    fork bomb), so a command started right after one could not fork: wait for them to go."""
+def _wait_for_pids_headroom(cgroup: Path, limit: int, headroom: int = 16, patience: float = 5.0) -> None:
+    """Killed processes count against the cgroup's pids.max (`limit`) until init reaps them
+    (here, up to ~2 s after a fork bomb), so a command started right after one could not
+    fork: wait for them to go."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         try:
             current = int((cgroup / "pids.current").read_text())
-            limit = (cgroup / "pids.max").read_text().strip()
         except (OSError, ValueError):
             return
-        if limit == "max" or current + headroom <= int(limit):
+        if current + headroom <= limit:
             return
         time.sleep(0.05)
-
-
-def _kill_cgroup(path: Path) -> None:
-    """SIGKILL every process in a cgroup until it is empty (fork bombs respawn)."""
-    for _ in range(100):
-        try:
-            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-        except OSError:
-            return
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.01)
 
 
 def _wait_exit(proc: subprocess.Popen, timeout: float | None) -> bool:

@@ -115,3 +115,22 @@ def test_owner_killed_with_sigkill_leaves_no_processes_or_files(tmp_path, mode):
     assert not Path(info["root"]).exists()
     if info["cgroup"]:
         assert not Path(info["cgroup"]).exists()
+
+
+def test_a_failed_copy_leaves_no_sandbox_behind(tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import sandboxes.local as local
+
+    def half_copy(src, dst, **kwargs):
+        Path(dst).mkdir()
+        (Path(dst) / "half.txt").write_text("x")
+        raise OSError("disk full")
+
+    before = set(Path(tempfile.gettempdir()).glob("patchwarden-sbx-*"))
+    monkeypatch.setattr(shutil, "copytree", half_copy)
+    with pytest.raises(OSError, match="disk full"):
+        local.LocalSandbox(make_source(tmp_path), limits=LIMITS)
+    assert set(Path(tempfile.gettempdir()).glob("patchwarden-sbx-*")) == before
