@@ -71,12 +71,18 @@ def build_image(
     tag: Optional[str] = typer.Option(None, "--tag", help="Image tag (default patchwarden/sandbox:py3)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the tag exists."),
     mirror: Optional[str] = typer.Option(None, "--mirror", help="Debian mirror for --offline (default: the first one apt uses)."),
+    check: bool = typer.Option(False, "--check", help="Build nothing: exit 0 when the image is up to date, 1 when it is missing or stale (built from older inputs)."),
 ):
-    """Build the sandbox image: python3, pytest, coverage, git, a uid-1000 user and /work."""
+    """Build the sandbox image: python3 (also as python), pip, pytest, coverage, git, patch, a
+    uid-1000 user and /work. An existing image built from older inputs is rebuilt."""
     from sandboxes import DEFAULT_IMAGE, SandboxError
-    from sandboxes.image import build_image as build
+    from sandboxes.image import build_image as build, image_staleness
 
     tag = tag or DEFAULT_IMAGE
+    if check:
+        stale = image_staleness(tag)
+        console.print(stale or f"image {tag} is up to date", highlight=False)
+        raise typer.Exit(1 if stale else 0)
     with console.status(f"building {tag}") as status:
         phase = [""]
 

@@ -36,7 +36,10 @@ def open_sandbox(
     *,
     image: str | None = None,
     limits: Limits | None = None,
+    mounts=None,
 ) -> Sandbox:
+    """`mounts` (a sandboxes.envmount.EnvMounts) only matters for docker: the local backend
+    already sees the host's files."""
     backend = resolve_backend(backend, image)
     if backend == "local":
         from .local import LocalSandbox
@@ -44,11 +47,11 @@ def open_sandbox(
         return LocalSandbox(source, limits)
     from .docker_sandbox import DockerSandbox
 
-    return DockerSandbox(source, image=image or DEFAULT_IMAGE, limits=limits)
+    return DockerSandbox(source, image=image or DEFAULT_IMAGE, limits=limits, mounts=mounts)
 
 
 def open_spec(spec: SandboxSpec, source: Path | str | None = None) -> Sandbox:
-    return open_sandbox(spec.backend, source, image=spec.image, limits=spec.limits)
+    return open_sandbox(spec.backend, source, image=spec.image, limits=spec.limits, mounts=spec.mounts)
 
 
 __all__ = ["BACKENDS", "DEFAULT_IMAGE", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxSpec", "open_sandbox", "open_spec", "resolve_backend"]

@@ -95,6 +95,7 @@ class SandboxSpec:
     backend: str = "local"  # local | docker | auto
     image: str | None = None
     limits: Limits = field(default_factory=Limits)
+    mounts: "object | None" = None  # docker: a sandboxes.envmount.EnvMounts made available read-only
 
 
 def cap_output(data: bytes, cap: int) -> tuple[str, bool]:

@@ -4,6 +4,8 @@ The container:
 - has no network (`network_mode="none"`), memory / CPU / pids limits, drops every
   capability, runs as uid 1000 with no-new-privileges, on a read-only root file system
   with a tmpfs /tmp and an anonymous volume at /work holding a COPY of the source dir;
+- sees the test command's interpreter (a virtualenv, conda env, pyenv build) read-only at
+  its host paths when given `mounts` (see sandboxes/envmount.py);
 - idles as `docker-init -- cat` with stdin attached by this process and `AutoRemove`: when
   this process dies in any way (even SIGKILL) the attach socket closes, `cat` sees EOF and
   Docker removes the container and its volume. `close()`, atexit and SIGTERM/SIGHUP remove
@@ -50,6 +52,7 @@ NO_DAEMON = (
     "the Docker daemon does not answer: start it "
     "(dockerd --bridge=none --iptables=false --ip-masq=false &) or use the local sandbox (--sandbox local)"
 )
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 WATCHDOG_GRACE = 15.0  # seconds past the command's timeout before we stop trusting the container
 
 # Kill every process (but this shell) whose environment carries `PW_RUN=$1`: one grep
@@ -150,12 +153,15 @@ def _start_time(pid: int) -> str:
 class DockerSandbox:
     backend = "docker"
 
-    def __init__(self, source: Path | str | None = None, image: str | None = None, limits: Limits | None = None):
+    def __init__(self, source: Path | str | None = None, image: str | None = None, limits: Limits | None = None,
+                 mounts=None):
         from . import DEFAULT_IMAGE
 
         src = check_source_dir(source)
         self.image = image or DEFAULT_IMAGE
         self.limits = limits or Limits()
+        self.mounts = mounts  # sandboxes.envmount.EnvMounts or None
+        self._cover_dirs: list[Path] = []
         self.workdir = WORKDIR
         self._closed = False
         self._procs: list[subprocess.Popen] = []
@@ -164,7 +170,13 @@ class DockerSandbox:
         if not image_present(self._client, self.image):
             self._client.close()
             raise SandboxError(missing_image_message(self.image))
-        self.container_id = self._create()
+        try:
+            self.container_id = self._create()
+        except BaseException:
+            self._client.close()
+            for cover in self._cover_dirs:
+                shutil.rmtree(cover, ignore_errors=True)
+            raise
         _register(self)
         try:
             if src is not None:
@@ -181,6 +193,17 @@ class DockerSandbox:
         cpus = lim.cpus if lim.cpus <= 1 else min(lim.cpus, float(self._client.info().get("NCPU", 1)))
         memory = f"{lim.memory_mb}m"
         fsize = lim.max_file_mb * 1024 * 1024
+        mounts = [Mount(WORKDIR, None, type="volume", labels={LABEL: "1"})]
+        tmpfs = {"/tmp": f"rw,nosuid,nodev,size={lim.memory_mb}m,mode=1777"}
+        environment = dict(BASE_ENV)
+        env_mounts = self.mounts
+        if env_mounts:
+            for target, source in sorted(env_mounts.binds.items()):
+                mounts.append(Mount(target, source, type="bind", read_only=True))
+            for covered in env_mounts.covers:
+                mounts.append(Mount(covered, self._cover_dir(covered, env_mounts.binds), type="bind", read_only=True))
+            if env_mounts.path_prepend:
+                environment["PATH"] = ":".join([*env_mounts.path_prepend, IMAGE_PATH])
         host_config = api.create_host_config(
             network_mode="none",
             mem_limit=memory,
@@ -188,8 +211,8 @@ class DockerSandbox:
             nano_cpus=int(cpus * 1e9),
             pids_limit=lim.max_procs,
             read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.memory_mb}m,mode=1777"},
-            mounts=[Mount(WORKDIR, None, type="volume", labels={LABEL: "1"})],
+            tmpfs=tmpfs,
+            mounts=mounts,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             ulimits=[
@@ -207,7 +230,7 @@ class DockerSandbox:
                 stdin_open=True,  # with attach below: StdinOnce, our lifeline
                 user=SANDBOX_USER,
                 working_dir=WORKDIR,
-                environment=BASE_ENV,
+                environment=environment,
                 labels={LABEL: "1", OWNER_LABEL: owner_token()},
                 name=f"patchwarden-sbx-{uuid.uuid4().hex[:12]}",
                 host_config=host_config,
@@ -218,6 +241,26 @@ class DockerSandbox:
         except Exception as exc:
             raise SandboxError(f"could not start a sandbox container from {self.image}: {_api_message(exc)}") from exc
         return cid
+
+    def _cover_dir(self, covered: str, binds: dict[str, str]) -> str:
+        """An empty, world-traversable host directory to lay over `covered` (/root is 0700 in
+        images, so uid 1000 could not reach a mount below it; a tmpfs there would copy that
+        mode up), with the mount points below it made in advance."""
+        cover = Path(tempfile.mkdtemp(prefix="patchwarden-cover-"))
+        self._cover_dirs.append(cover)
+        cover.chmod(0o755)
+        for target in binds:
+            rel = posixpath.relpath(target, covered)
+            if not rel.startswith(".."):
+                point = cover / rel
+                if os.path.isdir(binds[target]):
+                    point.mkdir(parents=True, exist_ok=True)
+                else:
+                    point.parent.mkdir(parents=True, exist_ok=True)
+                    point.touch()
+        for path in cover.rglob("*"):
+            path.chmod(0o755)
+        return str(cover)
 
     def _exec_create(self, cmd: list[str], env: dict[str, str] | None, marker: str, stdin: bool) -> str:
         if self._closed:
@@ -394,8 +437,12 @@ class DockerSandbox:
                 proc.wait()
         self._closed = True
         _LIVE.pop(self.container_id, None)
-        remove_container(self._client, self.container_id)
-        self._client.close()
+        try:
+            remove_container(self._client, self.container_id)
+        finally:
+            self._client.close()
+            for cover in self._cover_dirs:
+                shutil.rmtree(cover, ignore_errors=True)
 
     def __enter__(self):
         return self

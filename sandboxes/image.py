@@ -1,12 +1,17 @@
 """Building the sandbox image: offline with debootstrap, or from the shipped Dockerfile.
 
-Offline (no registry): debootstrap a minimal Debian with python3, pytest, coverage and git
-from the mirror apt already uses, add the sandbox user and /work, then `docker import`.
-With a registry: `docker build` of `sandboxes/images/Dockerfile` (python:3.11-slim).
-Both images have a uid-1000 user and a /work directory it owns.
+Offline (no registry): debootstrap a minimal Debian with python3 (also as `python`), pip,
+pytest, coverage, git and patch from the mirror apt already uses, add the sandbox user and
+/work, then `docker import`. With a registry: `docker build` of `sandboxes/images/Dockerfile`
+(python:3.11-slim). Both images have a uid-1000 user and a /work directory it owns.
+
+Each image carries a label with a hash of its build inputs (`patchwarden.inputs`): an image
+built from older inputs is stale and `build-image` rebuilds it (CI machines keep old images).
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import re
 import shutil
@@ -18,7 +23,14 @@ from typing import Callable
 from .base import SandboxError
 
 OFFLINE_SUITE = "bookworm"
-OFFLINE_PACKAGES = ("python3", "python3-pytest", "python3-coverage", "git", "procps", "coreutils")
+OFFLINE_PACKAGES = (
+    "python3", "python-is-python3", "python3-pip", "python3-pytest", "python3-coverage",
+    "git", "patch", "procps", "coreutils",
+)
+# What test commands expect to find in the image (checked by `sandbox doctor`).
+EXPECTED_COMMANDS = ("python", "python3", "pytest", "git", "patch")
+EXPECTED_MODULES = ("pytest", "coverage")
+INPUTS_LABEL = "patchwarden.inputs"
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 DOCKERFILE_DIR = Path(__file__).parent / "images"
 SANDBOX_UID = 1000
@@ -56,6 +68,26 @@ def image_present(tag: str) -> bool:
     return _docker(["image", "inspect", tag], check=False).returncode == 0
 
 
+def inputs_hash() -> str:
+    """A hash of everything both builds are made from; changes whenever the image would."""
+    h = hashlib.sha256()
+    for part in (OFFLINE_SUITE, *OFFLINE_PACKAGES, *IMPORT_CHANGES, inspect.getsource(prepare_rootfs),
+                 (DOCKERFILE_DIR / "Dockerfile").read_text()):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def image_staleness(tag: str) -> str | None:
+    """None when `tag` exists and was built from the current inputs; else why it needs a build."""
+    res = _docker(["image", "inspect", "--format", "{{ index .Config.Labels \"" + INPUTS_LABEL + "\" }}", tag], check=False)
+    if res.returncode != 0:
+        return f"image {tag} is not present"
+    label = res.stdout.strip()
+    if label != inputs_hash():
+        return f"image {tag} is stale (built from inputs {label or 'without a hash'}, now {inputs_hash()})"
+    return None
+
+
 def build_image(tag: str, *, offline: bool, force: bool = False, mirror: str | None = None, progress: Progress | None = None) -> bool:
     """Build the sandbox image; returns False when it already existed (and not `force`)."""
     say = progress or (lambda _line: None)
@@ -65,9 +97,12 @@ def build_image(tag: str, *, offline: bool, force: bool = False, mirror: str | N
         raise SandboxError(
             "the Docker daemon does not answer: start it (dockerd --bridge=none --iptables=false --ip-masq=false &)"
         )
-    if image_present(tag) and not force:
-        say(f"image {tag} already exists (use --force to rebuild)")
+    stale = image_staleness(tag)
+    if stale is None and not force:
+        say(f"image {tag} is up to date (use --force to rebuild)")
         return False
+    if stale and "stale" in stale:
+        say(f"{stale}: rebuilding")
     if offline:
         build_offline(tag, mirror=mirror, progress=say)
     else:
@@ -99,7 +134,8 @@ def build_offline(tag: str, *, mirror: str | None = None, progress: Progress) ->
              "--exclude=./sys/*", "-c", "."],
             stdout=subprocess.PIPE,
         )
-        changes = [arg for change in IMPORT_CHANGES for arg in ("--change", change)]
+        labels = (*IMPORT_CHANGES, f"LABEL {INPUTS_LABEL}={inputs_hash()}")
+        changes = [arg for change in labels for arg in ("--change", change)]
         imp = subprocess.run(["docker", "import", *changes, "-", tag], stdin=tar.stdout, capture_output=True, text=True)
         tar.stdout.close()
         if tar.wait() != 0 or imp.returncode != 0:
@@ -130,7 +166,8 @@ def prepare_rootfs(rootfs: Path) -> None:
 def build_from_dockerfile(tag: str, *, progress: Progress) -> None:
     progress(f"docker build {DOCKERFILE_DIR} -> {tag}")
     try:
-        _stream(["docker", "build", "-t", tag, str(DOCKERFILE_DIR)], progress, "docker build")
+        _stream(["docker", "build", "--label", f"{INPUTS_LABEL}={inputs_hash()}", "-t", tag, str(DOCKERFILE_DIR)],
+                progress, "docker build")
     except SandboxError as exc:
         raise SandboxError(f"{exc} -- without a registry, build with --offline") from exc
 
