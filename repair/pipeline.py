@@ -13,15 +13,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from sandboxes import Limits, SandboxError, SandboxSpec, open_spec, resolve_backend
+from sandboxes import Limits, SandboxError, SandboxSpec, open_spec
 
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
 from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
+from .envcheck import environment_problem
 from .localize import localize
 from .pytest_cmd import split_cmd
+from .sandbox_choice import choose_sandbox
 from .testrun import TestCommandProblem, TestRun, run_tests
 
 DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
@@ -102,6 +104,9 @@ def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Pa
         with open_spec(spec, repo) as sbx:
             run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
             workdir = sbx.workdir
+        problem = environment_problem(run, repo, spec.backend)
+        if problem:
+            raise TestCommandProblem(problem)
     except TestCommandProblem as exc:
         raise RepairInputError(str(exc)) from exc
     write_json(path, {"workdir": workdir, "backend": spec.backend, "run": run.to_dict()})
@@ -200,11 +205,11 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     run_dir = prepare_run_dir(cfg)
     try:
-        backend = resolve_backend(cfg.sandbox, cfg.image)
+        choice = choose_sandbox(cfg.sandbox, cfg.image, cfg.test_cmd, repo, Limits(memory_mb=cfg.memory_mb))
     except SandboxError as exc:
         raise RepairInputError(str(exc)) from exc
-    spec = SandboxSpec(backend, cfg.image, Limits(memory_mb=cfg.memory_mb))
-    outcome = RepairOutcome(status="none", run_dir=run_dir)
+    spec = choice.spec
+    outcome = RepairOutcome(status="none", run_dir=run_dir, notes=[choice.note] if choice.note else [])
     stage = (lambda name: on_progress({"stage": name})) if on_progress else (lambda name: None)
     stage("running the tests")
 
@@ -225,6 +230,11 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     ranked, _functions = localization_stage(cfg, repo, run, workdir, run_dir)
     outcome.top_functions = [s.function.key for s in ranked[:5]]
     if not ranked:
+        if run.junit and run.coverage is None:
+            raise RepairInputError(
+                "environment error, not a repair result: no coverage was recorded (the test interpreter has no tracer: "
+                "coverage.py is not importable where the tests run) and no failing test's traceback passes through the "
+                "repository's functions; install coverage into the test environment, or name the functions with --functions")
         return finish("none", "no function of the repository is implicated by the failing tests (no coverage or traceback evidence)")
     ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
 
@@ -277,7 +287,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
-    outcome.notes = notes
+    outcome.notes += notes
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
@@ -389,10 +399,13 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
     cfg = RepairConfig(repo=Path(repo), test_cmd=test_cmd, sandbox=sandbox, image=image, test_timeout=test_timeout)
     repo = check_inputs(cfg)
     try:
-        spec = SandboxSpec(resolve_backend(sandbox, image), image, Limits())
+        spec = choose_sandbox(sandbox, image, test_cmd, repo, Limits()).spec
         with open_spec(spec, repo) as sbx:
             run = run_tests(sbx, test_cmd, timeout=test_timeout)
             workdir = sbx.workdir
+        problem = environment_problem(run, repo, spec.backend)
+        if problem:
+            raise TestCommandProblem(problem)
     except (TestCommandProblem, SandboxError) as exc:
         raise RepairInputError(str(exc)) from exc
     functions, problems = repo_functions(repo)

@@ -93,7 +93,7 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     except Exception:  # missing file; backends raise their own error types
         xml = None
     if xml is None or res.returncode in (126, 127):
-        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
     results = merge_by_nodeid(parse_junit(xml))
     internal = results.pop(PYTEST_INTERNAL_ERROR, None)
     results.pop("", None)  # a test case pytest could not name: its report failed half-way
@@ -103,7 +103,7 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
         raise TestCommandProblem(f"pytest stopped with an internal error (exit {res.returncode}), so its per-test "
                                  f"results cannot be trusted: {_last_line(tail)}; run the test command by hand to see it")
     if not results and res.returncode not in (0, 5):
-        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
     coverage = None
     if with_coverage:
         try:
@@ -120,7 +120,7 @@ def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
     if res.returncode in (126, 127):
-        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
+        raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
     status = "passed" if res.returncode == 0 else "failed"
     result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
     return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None)
@@ -131,8 +131,9 @@ def _last_line(tail: str) -> str:
     return last[0].strip()[:300]
 
 
-def _cannot_start(test_cmd: str, code: int, tail: str) -> str:
-    return f"the test command `{test_cmd}` could not run the tests (exit {code}): {_last_line(tail)}; check --test-cmd"
+def _cannot_start(test_cmd: str, code: int, tail: str, backend: str = "") -> str:
+    where = f" in the {backend} sandbox" if backend else ""
+    return f"the test command `{test_cmd}` could not run the tests{where} (exit {code}): {_last_line(tail)}; check --test-cmd"
 
 
 def traceback_frames(text: str, workdir: str) -> list[tuple[str, int, str]]:

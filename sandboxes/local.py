@@ -93,6 +93,14 @@ def _make_pids_cgroup(max_procs: int, parent: Path | None = None) -> Path | None
         return None
 
 
+def _link_envs(src: Path, work: Path) -> None:
+    """The repository's own virtualenv (`.venv`, `venv`) is not copied, but a test command may
+    run it (`.venv/bin/python -m pytest`): link it into the copy instead."""
+    for name in (".venv", "venv"):
+        if (src / name / "pyvenv.cfg").is_file() and not (work / name).exists():
+            (work / name).symlink_to(src / name)
+
+
 class LocalSandbox:
     backend = "local"
 
@@ -114,6 +122,7 @@ class LocalSandbox:
             if src is not None:
                 ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
                 shutil.copytree(src, self._work, symlinks=True, ignore=ignore)
+                _link_envs(src, self._work)
             else:
                 self._work.mkdir()
             self.home.mkdir()
