@@ -49,13 +49,20 @@ def check_docker(image: str) -> BackendCheck:
     ok, why = docker_ready(image)
     if not ok:
         return BackendCheck("docker", False, why)
+    from .image import EXPECTED_COMMANDS, EXPECTED_MODULES
+
+    # What test commands expect: `python` as well as `python3`, patch, git, pytest and coverage.
+    probe = (f'for c in {" ".join(EXPECTED_COMMANDS)}; do command -v "$c" >/dev/null || echo "command $c"; done; '
+             f'python3 -c "import {", ".join(EXPECTED_MODULES)}" 2>/dev/null || echo "python3 modules {" ".join(EXPECTED_MODULES)}"')
     try:
         with DockerSandbox(None, image=image, limits=Limits(memory_mb=512)) as sbx:
-            result = sbx.run(["python3", "-c", "import pytest, coverage; print('ok')"], timeout=60)
+            result = sbx.run(probe, timeout=60)
     except SandboxError as exc:
         return BackendCheck("docker", False, str(exc))
-    if not result.ok:
-        return BackendCheck("docker", False, f"image {image} cannot import pytest and coverage: {result.stderr.strip()[-200:]}")
+    missing = result.stdout.split()
+    if not result.ok or missing:
+        lacks = "; ".join(result.stdout.strip().splitlines()) or result.stderr.strip()[-200:]
+        return BackendCheck("docker", False, f"image {image} lacks {lacks}: rebuild it with `patchwarden sandbox build-image --offline --force`")
     return BackendCheck("docker", True, f"image {image}: no network, read-only root, uid 1000, memory/CPU/pids limits")
 
 
