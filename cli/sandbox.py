@@ -105,6 +105,29 @@ def build_image(
     console.print(f"[green]ready:[/] {tag}" + ("" if built else " (already present)"), highlight=False)
 
 
+@app.command("build-env")
+def build_env(
+    repo: Path = typer.Argument(..., help="The repository whose dependencies the image gets."),
+    wheelhouse: Optional[Path] = typer.Option(None, "--wheelhouse", help="A folder of wheels to install from (e.g. made with `pip wheel -w DIR -r requirements.txt` or `pip download`); default: the host's pip makes one."),
+    requirements: Optional[Path] = typer.Option(None, "--requirements", "-r", help="Requirements file (default: REPO/requirements.txt, else pyproject's dependencies and test extras)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Image to build on (default patchwarden/sandbox:py3)."),
+    tag: Optional[str] = typer.Option(None, "--tag", help="Tag for the image (default patchwarden/env-REPO:HASH of the inputs, reused while they do not change)."),
+):
+    """Build an environment image for a project offline: the sandbox image plus its dependencies,
+    installed from a wheelhouse without network. Use it with `repair --image TAG`."""
+    from sandboxes import DEFAULT_IMAGE, SandboxError
+    from sandboxes.envimage import build_env_image
+
+    try:
+        with console.status(f"building the environment image for {repo}") as status:
+            env = build_env_image(repo, base=base or DEFAULT_IMAGE, wheelhouse=wheelhouse, requirements=requirements,
+                                  tag=tag, progress=lambda line: status.update(line[:100]))
+    except SandboxError as exc:
+        fail(str(exc))
+    console.print(f"[green]ready:[/] {env.tag}" + ("" if env.built else " (cached)"), highlight=False)
+    console.print(f"use it: patchwarden repair {repo} --image {env.tag} --test-cmd \"python -m pytest -q\"", highlight=False)
+
+
 @app.command("doctor")
 def doctor(
     image: Optional[str] = typer.Option(None, "--image", help="Docker image to check (default patchwarden/sandbox:py3)."),

@@ -207,3 +207,41 @@ def test_doctor_names_missing_commands_and_build_image_check_finds_a_stale_image
     current = subprocess.run([sys.executable, "-m", "cli", "sandbox", "build-image", "--check"],
                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120)
     assert current.returncode == 0, current.stdout  # the shared image is built from the current inputs
+
+
+def test_project_requirements_come_from_the_file_or_pyproject(tmp_path):
+    from sandboxes import SandboxError
+    from sandboxes.envimage import project_requirements
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndependencies = ["tinydep>=1"]\n[project.optional-dependencies]\ntest = ["pytest"]\n')
+    assert project_requirements(tmp_path) == ["tinydep>=1", "pytest"]
+    (tmp_path / "requirements.txt").write_text("# pinned\ntinydep==1.0  # ours\n--index-url http://x\n")
+    assert project_requirements(tmp_path) == ["tinydep==1.0"]
+    with pytest.raises(SandboxError, match="does not exist"):
+        project_requirements(tmp_path, tmp_path / "nope.txt")
+
+
+@pytest.mark.docker
+def test_build_env_makes_a_cached_project_image_that_repair_uses(project, tmp_path):
+    import docker
+
+    require_docker()
+    wheels = make_wheel(tmp_path / "wheels")
+    (project / "requirements.txt").write_text(f"{DEP}\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    build = [sys.executable, "-m", "cli", "sandbox", "build-env", str(project), "--wheelhouse", str(wheels.parent)]
+    first = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    tag = first.stdout.split("ready:")[1].split()[0]
+    try:
+        again = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and f"{tag} (cached)" in again.stdout
+        out = tmp_path / "run"
+        proc, result = repair(project, out, "python -m pytest -q", "--image", tag)
+        assert proc.returncode == 0, proc.stderr
+        assert result["status"] == "plausible" and backend_of(out) == "docker"
+    finally:
+        client = docker.from_env()
+        client.images.remove(tag, force=True)
+        client.close()
