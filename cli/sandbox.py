@@ -35,7 +35,16 @@ def run(
     try:
         chosen = _choose_backend(backend, image, image_name, resolve_backend)
         limits = Limits() if memory is None else Limits(memory_mb=memory)
-        with open_sandbox(chosen, workdir, image=image_name, limits=limits) as sbx:
+        mounts = None
+        if chosen == "docker":  # an interpreter run by path (a venv) is mounted read-only
+            import shlex
+
+            from sandboxes.envmount import plan_mounts
+
+            mounts = plan_mounts(shlex.join(cmd), workdir)
+            if mounts.problem:
+                fail(mounts.problem)
+        with open_sandbox(chosen, workdir, image=image_name, limits=limits, mounts=mounts) as sbx:
             result = sbx.run(list(cmd), timeout=timeout)
     except SandboxError as exc:
         fail(str(exc))

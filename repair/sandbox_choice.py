@@ -60,7 +60,7 @@ def choose_sandbox(requested: str, image: str | None, test_cmd: str, repo: Path,
     if mounts.problem:
         raise SandboxError(mounts.problem)
     docker_spec = SandboxSpec("docker", image_name, limits, mounts if mounts else None)
-    problem = dry_start(docker_spec, test_cmd, repo)
+    problem = dry_start(docker_spec, test_cmd, repo, compare_local=requested == "auto")
     if problem:
         return _local_or_fail(requested, image, limits, f"the test command cannot run in {image_name}: {problem}",
                               fix=_fix_hint(test_cmd, mounts))
@@ -100,9 +100,14 @@ def _fix_hint(test_cmd: str, mounts: EnvMounts) -> str:
             "(`patchwarden sandbox build-env REPO`); or use --sandbox local")
 
 
-def dry_start(docker_spec: SandboxSpec, test_cmd: str, repo: Path) -> str | None:
+def dry_start(docker_spec: SandboxSpec, test_cmd: str, repo: Path, compare_local: bool = True) -> str | None:
     """Why `test_cmd` cannot run in the Docker sandbox, or None when it can (as far as a start
-    without the tests tells: the program, and for pytest the interpreter's imports)."""
+    without the tests tells: the program, and for pytest the interpreter's imports).
+
+    A module the project imports but the container cannot find only counts when the local
+    sandbox finds it (`compare_local`; an optional import may be missing everywhere). Without
+    `compare_local` (docker was asked for: nothing runs on the host) only pytest itself counts,
+    and the baseline names any dependency still missing."""
     from sandboxes.forkserver import third_party_imports
 
     exe = command_executable(test_cmd) or ""
@@ -122,9 +127,11 @@ def dry_start(docker_spec: SandboxSpec, test_cmd: str, repo: Path) -> str | None
         docker_missing, error = _probe(sbx, python, names)
     if error:
         return f"its interpreter {python} does not start: {error}"
+    if not compare_local:
+        docker_missing = [n for n in docker_missing if n == "pytest"]
     if not docker_missing:
         return None
-    local_missing, local_error = _local_probe(python, names, repo)
+    local_missing, local_error = _local_probe(python, names, repo) if compare_local else ([], "not compared")
     if local_error is None:
         docker_missing = [n for n in docker_missing if n not in local_missing]
     if not docker_missing:
