@@ -253,3 +253,20 @@ def test_sandbox_run_mounts_a_venv_interpreter(venv_python, tmp_path):
     proc = cli("sandbox", "run", "--backend", "docker", "--workdir", str(tmp_path), "--",
                str(venv_python), "-c", f"import {DEP}; print({DEP}.double(21))")
     assert proc.returncode == 0 and proc.stdout.strip() == "42", proc.stdout + proc.stderr
+
+
+def test_no_tracer_is_an_environment_error_never_a_repair_result(tmp_path):
+    from helpers import SHAPES, make_repo
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    (site / "coverage").mkdir()  # shadows the system's coverage.py: this interpreter has no tracer
+    (site / "coverage" / "__init__.py").write_text("raise ImportError('coverage is not installed here')\n")
+    repo = make_repo(tmp_path / "shapes", SHAPES)  # failing asserts sit in the tests: no traceback evidence
+    proc, _ = repair(repo, tmp_path / "run", f"{venv}/bin/python -m pytest -q", "--sandbox", "local")
+    assert "no function of the repository is implicated" not in proc.stdout + proc.stderr
+    if proc.returncode == 2:
+        assert "environment error" in proc.stderr and "tracer" in proc.stderr and "coverage" in proc.stderr
+    else:  # a stdlib tracer fallback (issue 11) recorded the coverage: then the bug is repaired
+        assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr
