@@ -34,13 +34,20 @@ def make_wheel(folder: Path) -> Path:
     return wheel
 
 
-def make_venv(path: Path, wheel: Path) -> Path:
+def make_venv(path: Path, wheel: Path, use_pip: bool = True) -> Path:
     """A virtualenv of the interpreter running the tests (so it has pytest and coverage through
-    its system site-packages) with `tinydep` installed offline by pip. Returns its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(path)], check=True)
+    its system site-packages) with `tinydep` installed offline: by pip, or (faster, `use_pip=False`)
+    by unpacking the pure-Python wheel into site-packages. Returns its python."""
+    flags = [] if use_pip else ["--without-pip"]
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", *flags, str(path)], check=True)
     python = path / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--disable-pip-version-check", str(wheel)],
-                   check=True)
+    if use_pip:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--disable-pip-version-check",
+                        str(wheel)], check=True)
+    else:
+        site = next((path / "lib").glob("python*/site-packages"))
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extractall(site)
     return python
 
 
