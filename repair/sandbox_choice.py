@@ -9,6 +9,7 @@ interpreter imports in the local sandbox. Otherwise it runs local and says why i
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,13 @@ def choose_sandbox(requested: str, image: str | None, test_cmd: str, repo: Path,
 
 def _local_or_fail(requested: str, image: str | None, limits: Limits, why: str, fix: str = "") -> SandboxChoice:
     if requested == "docker":
-        raise SandboxError(why + (f"; {fix}" if fix else "; or use --sandbox local"))
+        if fix:
+            why += f"; {fix}"
+        elif "--sandbox local" not in why:
+            why += "; or use --sandbox local"
+        raise SandboxError(why)
+    # auto is already falling back to local: drop the advice to use it.
+    why = re.sub(r",? or use the local sandbox \(--sandbox local\)", "", why)
     return SandboxChoice(SandboxSpec("local", image, limits), f"sandbox: local, because {why}{_confinement()}")
 
 
