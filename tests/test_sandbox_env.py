@@ -69,6 +69,9 @@ def test_mount_plan_for_the_repositorys_own_venv_and_a_missing_one(venv_python, 
     missing = plan_mounts("/no/such/venv/bin/python -m pytest", repo)
     assert "/no/such/venv/bin/python does not exist on this machine" in missing.problem
     assert not plan_mounts("python3 -m pytest", repo, environ={"PATH": os.environ["PATH"]})  # the image's own
+    venv = venv_python.parent.parent  # ... unless an activated env provides it: mounted, its bin/ first on PATH
+    active = plan_mounts("python -m pytest", repo, environ={"VIRTUAL_ENV": str(venv), "PATH": f"{venv}/bin:/usr/bin"})
+    assert active.binds[str(venv)] == str(venv) and active.path_prepend == [f"{venv}/bin"]
 
 
 def _run(results):
