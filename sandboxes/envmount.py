@@ -154,7 +154,7 @@ def _mount_base_interpreter(plan: EnvMounts, path: Path, env_root: Path | None) 
         return  # not an installed interpreter layout we can reason about: the dry start decides
     prefix = real.parent.parent
     version = _python_version(real, cfg)
-    if str(prefix) not in SYSTEM_PREFIXES:
+    if str(prefix) not in SYSTEM_PREFIXES and _is_python_prefix(prefix, version):
         plan.binds[str(prefix)] = str(prefix)
     else:
         plan.binds[str(real)] = str(real)
@@ -178,6 +178,15 @@ def _mount_base_interpreter(plan: EnvMounts, path: Path, env_root: Path | None) 
         if target.is_symlink():
             plan.binds[str(target)] = str(real)
         hop = target
+
+
+def _is_python_prefix(prefix: Path, version: str | None) -> bool:
+    """A Python installation of its own (its stdlib is there), not e.g. ~/.local or a home
+    directory, which are never mounted whole (they may hold anything, credentials included)."""
+    home = Path.home().resolve()
+    if prefix.resolve() == home or _inside(home, prefix.resolve()):
+        return False
+    return bool(version) and (prefix / "lib" / f"python{version}" / "os.py").is_file()
 
 
 def _pyvenv_cfg(env_root: Path) -> dict[str, str]:

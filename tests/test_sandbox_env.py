@@ -56,6 +56,13 @@ def test_mount_plan_covers_the_venv_and_its_base_interpreter(venv_python, tmp_pa
     real = os.path.realpath(venv_python)  # the base interpreter the venv's symlinks lead to
     assert any(real == target or real.startswith(target.rstrip("/") + "/") for target in plan.binds), plan.binds
     assert all(os.path.exists(source) for source in plan.binds.values())
+    # A prefix that is not a Python installation of its own (no stdlib there, like ~/.local) is
+    # never mounted whole: only the interpreter file.
+    (tmp_path / "pfx" / "bin").mkdir(parents=True)
+    (tmp_path / "pfx" / "bin" / "python3.11").write_text("")
+    (tmp_path / "pfx" / "secrets.txt").write_text("token")
+    loose = plan_mounts(f"{tmp_path}/pfx/bin/python3.11 -m pytest", tmp_path / "repo")
+    assert loose.binds == {f"{tmp_path}/pfx/bin/python3.11": f"{tmp_path}/pfx/bin/python3.11"}
 
 
 def test_mount_plan_for_the_repositorys_own_venv_and_a_missing_one(venv_python, tmp_path):
