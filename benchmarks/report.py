@@ -190,9 +190,17 @@ def _save(fig, path: Path) -> Path:
 # -- outputs ------------------------------------------------------------------------------------
 def write_predictions(run: Run, path: Path) -> Path:
     """SWE-bench predictions: every bug, with an empty patch where none was found."""
-    lines = [json.dumps({"instance_id": r["id"], "model_name_or_path": run.model_name, "model_patch": r.get("patch") or ""}) for r in run.records]
+    lines = [json.dumps({"instance_id": r["id"], "model_name_or_path": run.model_name, "model_patch": prediction_patch(r)}) for r in run.records]
     _write_atomic(path, "".join(line + "\n" for line in lines))
     return path
+
+
+def prediction_patch(record: dict) -> str:
+    """The row's patch: paths from the git root, and empty unless plausible (an abstained
+    run keeps its patch in the run directory, not in the predictions)."""
+    if "model_patch" in record:
+        return record["model_patch"] or ""
+    return (record.get("patch") or "") if record.get("plausible") else ""
 
 
 def _write_atomic(path: Path, text: str) -> None:
