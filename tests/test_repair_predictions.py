@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 from helpers import SHAPES, make_repo
-from repair.predictions import patch_from_git_root, read_predictions, write_prediction
 from test_repair_pipeline import PYTEST, cli
 
 UNFIXABLE = {
@@ -60,6 +59,8 @@ def test_an_unreadable_predictions_file_is_refused_before_the_repair(tmp_path):
 
 
 def test_json_files_stay_json_lists_and_parallel_writers_lose_no_row(tmp_path):
+    from repair.predictions import read_predictions, write_prediction
+
     preds = tmp_path / "preds.json"
     threads = [threading.Thread(target=write_prediction, args=(preds, f"i-{n}", "m", f"p{n}")) for n in range(16)]
     for t in threads:
@@ -73,6 +74,8 @@ def test_json_files_stay_json_lists_and_parallel_writers_lose_no_row(tmp_path):
 
 
 def test_patch_outside_git_or_at_the_root_is_unchanged(tmp_path):
+    from repair.predictions import patch_from_git_root
+
     plain = tmp_path / "plain"
     plain.mkdir()
     patch = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
