@@ -188,3 +188,30 @@ def test_repo_config_and_image_template_reach_the_instance(tmp_path):
     assert bugs["acme__calc-1"].issue.startswith("`calc.ops.add(2, 3)` returns -1")
     templated = load_bugs("swebench", str(data), options={"repos": str(repos), "image_template": "sweb.eval.x86_64.{instance_id}"})
     assert [b.spec["image"] for b in templated] == ["sweb.eval.x86_64.acme__calc-1", "sweb.eval.x86_64.acme__calc-2", "sweb.eval.x86_64.acme__strs-1"]
+
+
+def test_a_hub_snapshot_folder_loads_through_datasets(tmp_path, monkeypatch):
+    """The `datasets.load_dataset` path, offline: a folder laid out like a hub snapshot, with the
+    hub's encoding (test lists as JSON strings), and a named split."""
+    pytest.importorskip("datasets")
+    from benchmarks.datasets import DatasetError, load_bugs
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data, repos, instances = make_fixture(tmp_path)
+    snapshot = tmp_path / "SWE-bench_Mini"
+    snapshot.mkdir()
+    hub = [{**i, "FAIL_TO_PASS": json.dumps(test_list(i["FAIL_TO_PASS"])), "PASS_TO_PASS": json.dumps(test_list(i["PASS_TO_PASS"]))} for i in instances]
+    (snapshot / "train.jsonl").write_text("".join(json.dumps(i) + "\n" for i in hub))
+    bugs = load_bugs("swebench", f"{snapshot}:train", options={"repos": str(repos)})
+    assert [b.id for b in bugs] == [i["instance_id"] for i in instances]
+    assert bugs[1].spec["fail_to_pass"] == ["tests/test_greet.py::test_greet"]
+    with pytest.raises(DatasetError, match="cannot load SWE-bench instances from .*split nosuch"):
+        load_bugs("swebench", f"{snapshot}:nosuch", options={"repos": str(repos)})
+
+
+def test_list(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+test_list.__test__ = False  # a helper, not a test

@@ -1,8 +1,8 @@
 """SWE-bench-format instances, repaired from local clones.
 
---path: a local `.json` (a list) or `.jsonl` file of instances, or a Hugging Face dataset id
-(`princeton-nlp/SWE-bench_Lite`, loaded with `datasets`; add `:SPLIT` for a split other than
-`test`). Each instance has `instance_id`, `repo` (owner/name), `base_commit`,
+--path: a local `.json` (a list) or `.jsonl` file of instances, or, loaded with
+`datasets.load_dataset`, a Hugging Face dataset id (`princeton-nlp/SWE-bench_Lite`), a downloaded
+snapshot folder or a `.parquet` file; add `:SPLIT` for a split other than `test`. Each instance has `instance_id`, `repo` (owner/name), `base_commit`,
 `problem_statement`, `FAIL_TO_PASS`, `PASS_TO_PASS` (lists, or JSON strings of lists as on
 the hub) and `test_patch`; `version` is used only to fill an image name.
 
@@ -34,9 +34,11 @@ TEST_PATCH_FILE = "swebench_test.patch"  # written next to the work copy, never 
 
 
 def _instances(path: str) -> list[dict]:
+    name, _, split = path.partition(":")
+    local = Path(name).expanduser()
+    if local.is_dir() or local.suffix == ".parquet":  # a downloaded hub snapshot: `datasets` reads it
+        return _hub_rows(str(local), split)
     local = Path(path).expanduser()
-    if local.is_dir():
-        raise DatasetError(f"--path {path} is a directory: pass a SWE-bench .json/.jsonl file or a HF id such as princeton-nlp/SWE-bench_Lite")
     if local.is_file():
         text = local.read_text()
         if local.suffix == ".json":
@@ -57,15 +59,22 @@ def _instances(path: str) -> list[dict]:
         return rows
     if local.suffix in (".json", ".jsonl") or path.startswith((".", "/", "~")):
         raise DatasetError(f"--path {path} does not exist: pass a SWE-bench .json/.jsonl file or a HF dataset id")
-    name, _, split = path.partition(":")
+    return _hub_rows(name, split)
+
+
+def _hub_rows(name: str, split: str) -> list[dict]:
+    """Rows through `datasets.load_dataset`: a hub id, a local snapshot folder or a parquet file."""
     try:
         from datasets import load_dataset
     except ImportError as exc:
-        raise DatasetError(f"loading {path} from the Hugging Face hub needs `datasets`: pip install 'patchwarden[ml]'") from exc
+        raise DatasetError(f"loading {name} needs `datasets`: pip install 'patchwarden[ml]'") from exc
     try:
+        if name.endswith(".parquet"):
+            return [dict(row) for row in load_dataset("parquet", data_files=name, split="train")]
         return [dict(row) for row in load_dataset(name, split=split or "test")]
     except Exception as exc:  # offline, unknown id, unknown split: one clean line
-        raise DatasetError(f"cannot load SWE-bench instances from {path}: {str(exc).splitlines()[0][:200]}; pass a local .json/.jsonl with --path") from exc
+        raise DatasetError(f"cannot load SWE-bench instances from {name}" + (f" (split {split})" if split else "")
+                           + f": {str(exc).splitlines()[0][:200]}; pass a local .json/.jsonl with --path") from exc
 
 
 def test_list(value, instance_id: str, key: str) -> list[str]:
