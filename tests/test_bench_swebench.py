@@ -6,6 +6,7 @@ which `git apply`s at the root of a fresh checkout and makes FAIL_TO_PASS pass."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,26 @@ def test_list(value):
 
 
 test_list.__test__ = False  # a helper, not a test
+
+
+def test_an_instance_runs_in_its_own_docker_image(tmp_path):
+    """--image-template names a per-instance image (here: a tag of the sandbox image made for
+    this test) and the instance's tests run in a container of it."""
+    from sandbox_helpers import require_docker
+
+    base = require_docker()
+    data, repos, _ = make_fixture(tmp_path)
+    prefix = f"pwtest-sweb-{os.getpid()}"
+    tag = f"{prefix}.acme__calc-1:latest"
+    subprocess.run(["docker", "tag", base, tag], check=True, capture_output=True)
+    try:
+        out = tmp_path / "out"
+        proc = bench("run", "swebench", "--path", str(data), "--repos", str(repos), "--out", str(out), "--limit", "1",
+                     "--sandbox", "docker", "--image-template", prefix + ".{instance_id}", "--max-candidates", "40", "--json")
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        subprocess.run(["docker", "rmi", tag], capture_output=True)
+    run = out / "runs" / "acme__calc-1"
+    assert json.loads((run / "baseline.json").read_text())["backend"] == "docker"
+    assert json.loads((run / "config.json").read_text())["image"] == f"{prefix}.acme__calc-1"
+    assert json.loads((run / "result.json").read_text())["status"] == "plausible"
