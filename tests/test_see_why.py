@@ -109,6 +109,10 @@ def run_dir(tmp_path_factory) -> Path:
     result["stop_reason"] = "max-plausible reached"
     (run / "result.json").write_text(json.dumps(result))
     (run / "groups.json").write_text(json.dumps({"groups": [["shapes/geometry.py::scale"]]}))
+    call = {"hash": "ab12", "model": "openai:tiny-fixer", "messages": [{"role": "user", "content": "Fix `scale` [x + factor]"}],
+            "params": {"n": 1}, "responses": ["def scale(x, factor):\n    return x * factor"], "prompt_tokens": 31,
+            "completion_tokens": 12, "latency": 0.42, "cost": 0.0001}
+    (run / "model_calls.jsonl").write_text(json.dumps(call) + "\n")  # as a model engine logs its calls
     return run
 
 
@@ -118,7 +122,8 @@ def test_show_renders_a_run_in_the_terminal_and_as_json(run_dir):
     text = proc.stdout
     assert text.startswith("plausible: plausible patch")
     for expected in ("Baseline:", "failing", "Localization", "shapes/geometry.py::scale", "Candidates", "plausible",
-                     "stop_reason", "max-plausible reached", "groups.json", "-    return x + factor"):
+                     "stop_reason", "max-plausible reached", "groups.json", "-    return x + factor",
+                     "Model calls (1)", "openai:tiny-fixer", "43"):
         assert expected in text, expected
     data = json.loads(cli("show", str(run_dir), "--json").stdout)
     best = [c for c in data["candidates"] if c["best"]]
@@ -136,7 +141,8 @@ def test_show_writes_one_self_contained_html_page(run_dir, tmp_path):
     data = json.loads(proc.stdout)
     for c in data["candidates"]:
         assert c["id"] in html
-    for expected in ("Localization", "Output bouncer", "stop_reason", "groups.json", "x * factor", "class='sortable'"):
+    for expected in ("Localization", "Output bouncer", "stop_reason", "groups.json", "x * factor", "class='sortable'",
+                     "Model calls (1)", "Fix `scale` [x + factor]", "openai:tiny-fixer"):
         assert expected in html, expected
     assert not re.search(r"(src|href)=['\"]https?:", html)  # nothing fetched from elsewhere
 
