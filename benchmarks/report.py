@@ -148,8 +148,7 @@ def _plots(runs: list[Run], out: Path) -> list[Path]:
     data = [[max(r.get("wall_time", 0.0), 1e-3) for r in run.records] or [1e-3] for run in runs]
     ax.boxplot(data, showfliers=True)
     ax.set_xticks(range(1, len(runs) + 1), [run.label for run in runs])
-    ax.set_yscale("log")
-    ax.set_ylabel("wall time per bug (s, log scale)")
+    time_axis(ax, [t for times in data for t in times])
     ax.set_title("Time per bug")
     fig.tight_layout()
     paths.append(_save(fig, out / "time_distribution.png"))
@@ -177,6 +176,23 @@ def _plots(runs: list[Run], out: Path) -> list[Path]:
     return paths
 
 
+def time_axis(ax, seconds: list[float]) -> None:
+    """Seconds as plain numbers (0.5, 2, 10, 200 — never `2x10^1`): a log scale only when the
+    times span more than two decades, with ticks at 1-2-5 steps."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    low, high = min(seconds), max(seconds)
+    if high / max(low, 1e-3) <= 100:
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("wall time per bug (s)")
+        return
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("wall time per bug (s, log scale)")
+
+
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -190,9 +206,17 @@ def _save(fig, path: Path) -> Path:
 # -- outputs ------------------------------------------------------------------------------------
 def write_predictions(run: Run, path: Path) -> Path:
     """SWE-bench predictions: every bug, with an empty patch where none was found."""
-    lines = [json.dumps({"instance_id": r["id"], "model_name_or_path": run.model_name, "model_patch": r.get("patch") or ""}) for r in run.records]
+    lines = [json.dumps({"instance_id": r["id"], "model_name_or_path": run.model_name, "model_patch": prediction_patch(r)}) for r in run.records]
     _write_atomic(path, "".join(line + "\n" for line in lines))
     return path
+
+
+def prediction_patch(record: dict) -> str:
+    """The row's patch: paths from the git root, and empty unless plausible (an abstained
+    run keeps its patch in the run directory, not in the predictions)."""
+    if "model_patch" in record:
+        return record["model_patch"] or ""
+    return (record.get("patch") or "") if record.get("plausible") else ""
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -201,7 +225,47 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _markdown(runs, summaries, type_table, plots, predictions) -> str:
+def _rel(path: Path, report_dir: Path) -> str:
+    """`path` as seen from the report folder (a report holds no machine-local absolute paths)."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(report_dir).resolve())).as_posix()
+
+
+BUG_COLUMNS = ["Run", "Bug", "Type", "Status", "Plausible", "Fixed = reference", "Time (s)", "Validated", "Patch", "Run dir"]
+
+
+def bug_rows(runs: list[Run], report_dir: Path) -> list[dict]:
+    """One row per bug and run: status, time, and links (relative to the report) to its patch and run directory."""
+    rows = []
+    for run in runs:
+        for r in run.records:
+            run_dir = run.path / r.get("run_dir", f"runs/{r['id']}")
+            patch = run_dir / "patch.diff"
+            rows.append({
+                "run": run.label, "id": r["id"], "type": r.get("bug_type") or "unknown", "status": r.get("status", "?"),
+                "plausible": bool(r.get("plausible")), "fixed_equal_reference": r.get("fixed_equal_reference"),
+                "time": float(r.get("wall_time") or 0.0), "validated": int(r.get("candidates_validated") or 0),
+                "patch": _rel(patch, report_dir) if patch.is_file() else None,
+                "run_dir": _rel(run_dir, report_dir) if run_dir.is_dir() else None,
+            })
+    return rows
+
+
+def _yes(value) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def _markdown_bug_table(rows: list[dict]) -> list[str]:
+    lines = ["| " + " | ".join(BUG_COLUMNS) + " |", "|" + "---|" * len(BUG_COLUMNS)]
+    for b in rows:
+        patch = f"[patch.diff]({b['patch']})" if b["patch"] else "-"
+        run_dir = f"[{b['run_dir']}]({b['run_dir']})" if b["run_dir"] else "-"
+        cells = [b["run"], f"`{b['id']}`", b["type"], b["status"], _yes(b["plausible"]), _yes(b["fixed_equal_reference"]),
+                 f"{b['time']:.2f}", str(b["validated"]), patch, run_dir]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
+def _markdown(runs, summaries, type_table, plots, predictions, bugs, report_dir) -> str:
     lines = ["# patchwarden bench report", ""]
     lines += ["## Summary", "", "| " + " | ".join(c for c, _ in SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
     lines += ["| " + " | ".join(f(s) for _, f in SUMMARY_COLUMNS) + " |" for s in summaries]
@@ -209,30 +273,32 @@ def _markdown(runs, summaries, type_table, plots, predictions) -> str:
     lines += ["", "## By bug type", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    lines += ["", "## Bugs", ""] + _markdown_bug_table(bugs)
     lines += ["", "## Runs", ""]
     for run, pred in zip(runs, predictions):
-        lines.append(f"- **{run.label}**: `{run.path}` ({run.model_name}); SWE-bench predictions: [{pred.name}]({pred.name})")
+        lines.append(f"- **{run.label}**: `{_rel(run.path, report_dir)}` ({run.model_name}); SWE-bench predictions: [{pred.name}]({pred.name})")
     return "\n".join(lines) + "\n"
 
 
-def _html(runs, summaries, type_table, plots, predictions) -> str:
+def _html(runs, summaries, type_table, plots, predictions, bugs, report_dir) -> str:
+    from repair.htmlpage import num, page, table, td
+
     e = html.escape
-
-    def table(header, rows):
-        head = "".join(f"<th>{e(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}img{max-width:100%}"
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>patchwarden bench report</title><style>{style}</style></head><body>",
-             "<h1>patchwarden bench report</h1><h2>Summary</h2>",
-             table([c for c, _ in SUMMARY_COLUMNS], [[f(s) for _, f in SUMMARY_COLUMNS] for s in summaries]),
+    bug_cells = [[td(b["run"]), td(b["id"]), td(b["type"]), td(b["status"], cls=b["status"]), td(_yes(b["plausible"])),
+                  td(_yes(b["fixed_equal_reference"])), num(b["time"]), num(b["validated"], "{}"),
+                  td("patch.diff", href=b["patch"]) if b["patch"] else td("-"),
+                  td(b["run_dir"], href=b["run_dir"]) if b["run_dir"] else td("-")] for b in bugs]
+    parts = ["<h1>patchwarden bench report</h1><h2>Summary</h2>",
+             table([c for c, _ in SUMMARY_COLUMNS], [[f(s) for _, f in SUMMARY_COLUMNS] for s in summaries], sortable=False),
              "<h2>By bug type</h2>", table(*type_table), "<h2>Plots</h2>"]
     parts += [f"<p><img src='{e(p.name)}' alt='{e(p.stem)}'></p>" for p in plots]
+    parts += [f"<h2>Bugs</h2><p>{len(bugs)} rows; click a column header to sort. Inspect a run with "
+              "<code>patchwarden show RUN_DIR</code>.</p>", table(BUG_COLUMNS, bug_cells, id="bugs")]
     parts.append("<h2>Runs</h2><ul>")
-    parts += [f"<li><b>{e(run.label)}</b>: <code>{e(str(run.path))}</code> ({e(run.model_name)}); predictions: <a href='{e(pred.name)}'>{e(pred.name)}</a></li>"
+    parts += [f"<li><b>{e(run.label)}</b>: <code>{e(_rel(run.path, report_dir))}</code> ({e(run.model_name)}); predictions: <a href='{e(pred.name)}'>{e(pred.name)}</a></li>"
               for run, pred in zip(runs, predictions)]
-    return "".join(parts) + "</ul></body></html>\n"
+    parts.append("</ul>")
+    return page("patchwarden bench report", "".join(parts))
 
 
 def build_report(dirs: list[Path], out: Path) -> dict:
@@ -250,11 +316,12 @@ def build_report(dirs: list[Path], out: Path) -> dict:
     from benchmarks.datasets import safe_name
 
     predictions = [write_predictions(run, out / f"predictions-{safe_name(run.label)}.jsonl") for run in runs]
+    bugs = bug_rows(runs, out)
     md, page = out / "report.md", out / "report.html"
-    _write_atomic(md, _markdown(runs, summaries, type_table, plots, predictions))
-    _write_atomic(page, _html(runs, summaries, type_table, plots, predictions))
+    _write_atomic(md, _markdown(runs, summaries, type_table, plots, predictions, bugs, out))
+    _write_atomic(page, _html(runs, summaries, type_table, plots, predictions, bugs, out))
     return {
         "markdown": str(md), "html": str(page), "plots": [str(p) for p in plots], "predictions": [str(p) for p in predictions],
-        "summary": summaries, "by_type": {run.label: by_type(run) for run in runs},
+        "summary": summaries, "by_type": {run.label: by_type(run) for run in runs}, "bugs": bugs,
         "problems": [p for run in runs for p in run.problems],
     }

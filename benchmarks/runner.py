@@ -3,6 +3,7 @@
 Layout of an output directory:
     bench.json      what was run (dataset, engine, model, ...); `--resume` checks it
     results.jsonl   one record per finished bug, appended as bugs finish (see results.py)
+    predictions.jsonl  SWE-bench rows (instance_id, model_name_or_path, model_patch), one per finished bug
     runs/<id>/      each bug's repair run directory (baseline, candidates, validations, patch)
     work/<id>/      a bug's materialised repository while it is being repaired
 
@@ -25,6 +26,7 @@ from benchmarks.results import ResultStore
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds benchmarks/, repair/, ...
 RESULTS = "results.jsonl"
+PREDICTIONS = "predictions.jsonl"  # SWE-bench rows, one per finished bug, kept current as bugs finish
 SETTINGS = "bench.json"
 # Settings that change what a result means: --resume refuses to mix them.
 SETTINGS_THAT_MATTER = ("dataset", "path", "engine", "model", "suggest_model", "patch_model", "max_candidates", "time_budget")
@@ -101,8 +103,9 @@ class BenchSettings:
 def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str, run_dir: Path):
     from repair.config import RepairConfig
 
+    image = bug.spec.get("image") if settings.sandbox != "local" else None  # a per-instance image (swebench)
     return RepairConfig(
-        repo=repo, test_cmd=test_cmd, issue=bug.issue, engine=settings.engine, sandbox=settings.sandbox,
+        repo=repo, test_cmd=test_cmd, issue=bug.issue, engine=settings.engine, sandbox=settings.sandbox, image=image,
         workers=settings.repair_workers, max_candidates=settings.max_candidates, time_budget=settings.time_budget,
         out=run_dir, model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model,
         api_base=settings.api_base, bounce=settings.bounce, model_name=settings.model_name, progress=False,
@@ -123,7 +126,7 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
     started = time.monotonic()
     record = {
         "id": bug.id, "dataset": bug.dataset, "bug_type": bug.bug_type, "status": "error", "plausible": False,
-        "fixed_equal_reference": None, "has_reference": bug.reference is not None, "patch": "", "message": "",
+        "fixed_equal_reference": None, "has_reference": bug.reference is not None, "patch": "", "model_patch": "", "message": "",
         "wall_time": 0.0, "repair_time": 0.0, "candidates_generated": 0, "candidates_validated": 0,
         "calls": 0, "tokens": 0, "cost": 0.0, "run_dir": f"runs/{bug.slug}", "engine": settings.engine,
         "model": settings.model_name,
@@ -140,6 +143,10 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
             candidates_validated=outcome.candidates_validated, calls=outcome.calls, tokens=outcome.tokens,
             cost=outcome.cost, candidate_id=outcome.candidate_id,
         )
+        if outcome.status == "plausible":  # the SWE-bench row: paths from the git root, empty unless plausible
+            from repair.predictions import patch_from_git_root
+
+            record["model_patch"] = patch_from_git_root(Path(repo), outcome.patch)
         if bug.reference is not None:
             record["fixed_equal_reference"] = bool(record["plausible"]) and bool(fixed_equal_reference(Path(repo), outcome.patch, bug.reference))
     except Exception as exc:  # a bug that cannot be set up or repaired is a result, not a crash
@@ -328,6 +335,8 @@ def run_bench(
         raise BenchError("--workers must be at least 1")
     out = Path(out).resolve()
     store, done, problems = prepare_out(out, settings, resume)
+    from repair.predictions import write_prediction
+
     summary = BenchSummary(total=len(bugs), problems=problems)
     todo = [b for b in bugs if b.id not in done]
     summary.skipped = len(bugs) - len(todo)
@@ -339,6 +348,7 @@ def run_bench(
         try:
             for record in results:
                 store.append(record)
+                write_prediction(out / PREDICTIONS, record["id"], settings.model_name, record.get("model_patch") or "")
                 summary.add(record)
                 if on_result:
                     on_result(record, summary)

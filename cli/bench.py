@@ -26,8 +26,11 @@ def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the
 
 @app.command("run")
 def run(
-    dataset: str = typer.Argument(..., help="Dataset name: humanevalfix, bugsinpy, jsonl (see `bench list`)."),
-    path: Optional[str] = typer.Option(None, "--path", help="Dataset location: a file, a folder or a HF id (humanevalfix: default is the packaged copy)."),
+    dataset: str = typer.Argument(..., help="Dataset name: humanevalfix, bugsinpy, jsonl, swebench (see `bench list`)."),
+    path: Optional[str] = typer.Option(None, "--path", help="Dataset location: a file, a folder or a HF id (humanevalfix: default is the packaged copy; swebench: a .json/.jsonl of instances or a HF id, `ID:SPLIT` for a split other than test)."),
+    repos: Optional[Path] = typer.Option(None, "--repos", help="swebench: folder of local clones, named <owner>__<name> or <owner>/<name> (never modified: each instance gets a work copy)."),
+    repo_config: Optional[Path] = typer.Option(None, "--repo-config", help="swebench: JSON file mapping owner/name to {test_cmd with {tests}, image?}; extends the shipped mapping (benchmarks/data/swebench_repos.json)."),
+    image_template: Optional[str] = typer.Option(None, "--image-template", help="swebench: Docker image per instance, e.g. 'sweb.eval.x86_64.{instance_id}' ({instance_id}, {repo}, {version}); used unless --sandbox local."),
     engine: str = typer.Option("template", "--engine", help="Repair engine: template, srepair, policy or all."),
     model: Optional[str] = typer.Option(None, "--model", help="Model for model engines (both SRepair roles unless set apart)."),
     suggest_model: Optional[str] = typer.Option(None, "--suggest-model", help="SRepair's suggestion model."),
@@ -61,7 +64,8 @@ def run(
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
     try:
-        bugs = load_bugs(dataset, path, limit)
+        options = {"repos": str(repos) if repos else None, "repo_config": str(repo_config) if repo_config else None, "image_template": image_template}
+        bugs = load_bugs(dataset, path, limit, options)
     except DatasetError as exc:
         fail(str(exc))
     if not bugs:
@@ -83,7 +87,7 @@ def run(
     console.print(
         f"{summary.ran} bugs repaired in {summary.wall_time:.1f}s ({summary.skipped} already done): "
         f"[green]{summary.plausible} plausible[/], {summary.fixed} equal to the reference, "
-        f"{summary.failed} failed ({summary.errors} errors). Results: {out / 'results.jsonl'}; "
+        f"{summary.failed} failed ({summary.errors} errors). Results: {out / 'results.jsonl'}; SWE-bench predictions: {out / 'predictions.jsonl'}; "
         f"report: patchwarden bench report {out}", highlight=False)
 
 
@@ -105,10 +109,10 @@ class _Progress:
     """A rich progress bar with plausible / fixed / failed counts."""
 
     def __init__(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                            TimeElapsedColumn(), console=err_console, transient=False)
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console, transient=False)
         self.task = None
 
     def __enter__(self):

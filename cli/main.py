@@ -47,6 +47,7 @@ GROUPS = [
 COMMANDS = [
     ("cli.repair_cmd", "repair", "repair", "Repair a Python git repository: localize, generate, validate, emit a patch."),
     ("cli.repair_cmd", "localize", "localize", "Rank the functions most likely to hold the bug, with evidence."),
+    ("cli.show", "show", "show", "Show one repair run's stages (terminal, --html page, --json)."),
 ]
 
 for module, attr, name, help_text in COMMANDS:

@@ -8,8 +8,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .artifacts import append_jsonl
-
 
 def unified_diff(repo: Path, new_files: dict[str, str]) -> str:
     """A `git apply`-compatible diff (a/ b/ prefixes) of the new file contents against the repo."""
@@ -91,9 +89,3 @@ def create_branch(repo: Path, branch: str, new_files: dict[str, str], message: s
         commit = _git(root, "commit-tree", tree, "-p", "HEAD", "-m", message).strip()
     _git(root, "branch", branch, commit)
     return commit
-
-
-def append_prediction(path: Path, instance_id: str, model: str, patch: str) -> None:
-    """One SWE-bench prediction row (JSONL)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    append_jsonl(path, {"instance_id": instance_id, "model_name_or_path": model, "model_patch": patch})

@@ -18,7 +18,7 @@ from sandboxes import Limits, SandboxError, SandboxSpec, open_spec
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
-from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
+from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
 from .localize import localize
@@ -83,6 +83,13 @@ def check_inputs(cfg: RepairConfig) -> Path:
         raise RepairInputError("--workers must be at least 1")
     if bool(cfg.instance_id) != bool(cfg.predictions):
         raise RepairInputError("--instance-id and --predictions go together; pass both")
+    if cfg.predictions:
+        from .predictions import PredictionsError, read_predictions
+
+        try:  # an unreadable file is refused now, not after the whole repair
+            read_predictions(Path(cfg.predictions))
+        except PredictionsError as exc:
+            raise RepairInputError(str(exc)) from exc
     if cfg.engine == "srepair" or (cfg.engine == "all" and _has_model(cfg)):
         from .engines.srepair import check_srepair_config
 
@@ -217,6 +224,11 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         outcome.status, outcome.message = status, message
         outcome.wall_time = round(time.monotonic() - started, 3)
         write_json(run_dir / "result.json", outcome.to_dict())
+        if cfg.predictions:  # one row per attempted instance: empty unless plausible
+            from .predictions import patch_from_git_root, write_prediction
+
+            row_patch = patch_from_git_root(repo, outcome.patch) if status == "plausible" else ""
+            write_prediction(Path(cfg.predictions), cfg.instance_id, cfg.model_name, row_patch)
         return outcome
 
     try:
@@ -321,8 +333,6 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         outcome.message = str(exc)
         finish("plausible", message)
         raise RepairInputError(f"{exc} (the patch is in {run_dir / 'patch.diff'})") from exc
-    if cfg.predictions:
-        append_prediction(Path(cfg.predictions), cfg.instance_id, cfg.model_name, patch)
     return finish("plausible", message)
 
 

@@ -164,7 +164,8 @@ def test_report_over_two_runs(serial, tmp_path):
     assert len(preds) == len(NAMES)
     for p in preds:
         assert set(p) == {"instance_id", "model_name_or_path", "model_patch"}
-        assert p["model_patch"] == by_id[p["instance_id"]]["patch"] and p["model_name_or_path"] == "patchwarden-template"
+        rec = by_id[p["instance_id"]]
+        assert p["model_patch"] == (rec["patch"] if rec["plausible"] else "") and p["model_name_or_path"] == "patchwarden-template"
 
 
 def test_report_of_a_directory_without_results_is_a_clean_error(tmp_path):

@@ -26,11 +26,20 @@ def get_dataset(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
-def load_bugs(name: str, path: str | None = None, limit: int | None = None) -> list[Bug]:
-    """The dataset's bugs in its own order (first `limit` of them); ids must be unique."""
+def load_bugs(name: str, path: str | None = None, limit: int | None = None, options: dict | None = None) -> list[Bug]:
+    """The dataset's bugs in its own order (first `limit` of them); ids must be unique.
+    `options` are the dataset's own settings (swebench: repos, repo_config, image_template)."""
+    import inspect
+
     bugs: list[Bug] = []
     seen: set[str] = set()
-    for bug in get_dataset(name).load(path):
+    dataset = get_dataset(name)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    unknown = [k for k in options if k not in inspect.signature(dataset.load).parameters]
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        raise DatasetError(f"{flags} do(es) not apply to the {name} dataset; drop it or choose a dataset that takes it (see `bench list`)")
+    for bug in dataset.load(path, **options):
         if bug.slug in seen:
             raise DatasetError(f"dataset {name}: two bugs share the id {bug.id!r} (as a directory name {bug.slug!r}); make ids unique")
         seen.add(bug.slug)
