@@ -129,8 +129,8 @@ def test_answer_with_an_import_line_is_repaired(tmp_path):
     with ScriptedChatServer(reference_model({"command_line": SHELL_FIX})) as srv:
         out = run_repair(config(repo, tmp_path, srv))
         prompt = srv.requests[1]["messages"][-1]["content"]
-    assert "import statement(s) in the same code block, above the function" in prompt
     assert out.status == "plausible", out.message
+    assert "import statement(s) in the same code block, above the function" in prompt
     assert "+from shlex import quote\n" in out.patch and "+import os" not in out.patch  # no duplicate of `import os`
     patched = (tmp_path / "run" / "patch.diff").read_text()
     assert " import os\n+from shlex import quote\n" in patched  # after the existing imports
