@@ -185,7 +185,10 @@ def extract_function(text: str, name: str, original: str, col: int | str = 0, *,
     changed = [f for f in found if normalize_source("\n".join(f[0])) != orig_norm]
     if not changed:
         return Extracted(None, "unchanged: the answer repeats the buggy function")
-    seg, notes, (tree, node) = changed[-1]  # answers quote the bug first and end with the fix
+    seg, notes, _ = changed[-1]  # answers quote the bug first and end with the fix
+    # The same fix may also be found in the text around the fences (parsed from `def` on): read
+    # what sits beside it (imports) in the first block that holds it, the fenced one.
+    tree, node = next(f[2] for f in changed if normalize_source("\n".join(f[0])) == normalize_source("\n".join(seg)))
     keep = [n for n in tree.body if n is node or (isinstance(n, ast.ClassDef) and node in ast.walk(n))]
     imports, refusal, extra_notes = answer_extras(tree, keep, "\n".join(seg), name, module_text)
     if refusal:

@@ -7,7 +7,9 @@ mode). Without `--functions`, groups come from the evidence of the failing tests
 - stack: one failing test's traceback passes through several functions;
 - co-covered: functions covered by the same failing tests as the most suspicious one;
 - called by the test: one failing test calls several functions;
-- same class / same module: suspicious functions that live together.
+- same class / same module: suspicious functions that live together;
+- callers: functions of the module that call the most suspicious one (a fix there may need its
+  callers to change too, even when their tests still pass because two bugs cancel out).
 
 Groups with the strongest evidence (ends, --functions) come before single functions; the others
 after them, so they cost model calls only when single-function candidates have not validated
@@ -66,6 +68,23 @@ def _called_names(source: str) -> set[str]:
     return out - {""}
 
 
+def _inside(inner: FunctionInfo, outer: FunctionInfo) -> bool:
+    return inner.path == outer.path and outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _callers(ctx: BugContext, target: FunctionInfo) -> list[SuspiciousFunction]:
+    """Functions of the target's module that call it by name (not nested in it)."""
+    from repair.functions import extract_functions
+
+    try:
+        fns = extract_functions((ctx.repo / target.path).read_text(encoding="utf-8"), target.path)
+    except Exception:  # unreadable or unparsable: no callers to offer
+        return []
+    call = re.compile(rf"(?<![\w.]){re.escape(target.name)}\s*\(|\bself\.{re.escape(target.name)}\s*\(")
+    return [SuspiciousFunction(fn, 0.0, [f"calls {target.qualname}"]) for fn in fns
+            if fn.key != target.key and not _inside(fn, target) and call.search(fn.source.partition("\n")[2])]
+
+
 def _class_of(fn: FunctionInfo) -> str:
     return fn.qualname.rpartition(".")[0]
 
@@ -80,7 +99,9 @@ def plan_groups(ctx: BugContext, *, max_functions: int = 3, max_group: int = 4, 
     found: dict[frozenset, Group] = {}
 
     def add(keys: list[str], reason: str, first: bool = False) -> None:
-        keys = sorted(dict.fromkeys(k for k in keys if k in by_key), key=rank.get)[:max_group]
+        keys = sorted(dict.fromkeys(k for k in keys if k in by_key), key=rank.get)
+        keys = [k for k in keys if not any(_inside(by_key[k].function, by_key[o].function) for o in keys if o != k)]
+        keys = keys[:max_group]  # a nested function is edited with its enclosing one, never beside it
         if len(keys) < 2:
             return
         g = found.setdefault(frozenset(keys), Group([by_key[k] for k in keys]))
@@ -106,6 +127,14 @@ def plan_groups(ctx: BugContext, *, max_functions: int = 3, max_group: int = 4, 
         add([s.function.key for s in pool if _class_of(s.function) == cls], f"methods of class {cls}")
     for path in dict.fromkeys(s.function.path for s in pool):
         add([s.function.key for s in pool if s.function.path == path], f"same module {path}")
+
+    if pool:
+        callers = _callers(ctx, pool[0].function)
+        for s in callers:
+            if s.function.key not in by_key:
+                by_key[s.function.key] = s
+                rank[s.function.key] = len(ranked) + len(rank)
+        add([pool[0].function.key] + [s.function.key for s in callers], f"callers of {pool[0].function.qualname}")
 
     multi = sorted(found.values(), key=lambda g: (-len(g.reasons), min(rank[k] for k in g.keys), len(g.keys)))
     early = [g for g in multi if g.first]

@@ -140,8 +140,17 @@ def import_edit(path: str, file_text: str, imports: list[str]) -> tuple[Function
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             defined |= _bound(node)
     lines_out, seen = [], set()
+    merged: dict[tuple, ast.ImportFrom] = {}  # `from m import a` + `from m import b` -> one statement
+    nodes = []
     for text in imports:
         node = ast.parse(text).body[0]
+        if isinstance(node, ast.ImportFrom):
+            if (node.module, node.level) in merged:
+                merged[(node.module, node.level)].names += node.names
+                continue
+            merged[(node.module, node.level)] = node
+        nodes.append(node)
+    for node in nodes:
         keep = []
         for a in node.names:
             key = _alias_key(node, a)

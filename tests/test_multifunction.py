@@ -155,6 +155,8 @@ def test_import_edit_dedupes_places_and_refuses_shadowing():
     new = src.encode()[: edit.start_byte].decode() + edit.new_source + src.encode()[edit.start_byte:].decode()
     assert new == src.replace("from shlex import split\n", "from shlex import split\nfrom shlex import quote\nimport re\n")
     assert import_edit("m.py", src, ["import os"]) == (None, "")
+    edit, _ = import_edit("m.py", src, ["from math import fsum", "from math import log", "from math import fsum"])
+    assert edit.new_source == "from math import fsum, log\n"  # one statement per module, no repeats
     edit, why = import_edit("m.py", "def quote(s):\n    return s\n", ["from shlex import quote"])
     assert edit is None and "replace the module's own 'quote'" in why
     edit, _ = import_edit("m.py", "def g():\n    pass\n", ["import re"])  # no imports yet: on top
@@ -204,3 +206,27 @@ def test_patched_files_carry_the_import_edit(tmp_path):
     ns = {}
     exec(patched_files(tmp_path, cand)["shell.py"], ns)
     assert ns["command_line"](["a b"]) == "'a b'"
+
+
+def test_import_line_found_in_a_function_id_section_with_prose():
+    from repair.extract import extract_function, split_function_sections
+
+    module = "def f():\n    return 1\n"
+    answer = ("Function ID: 1\nFixed function code:\n```python\nimport datetime\n\n\ndef f():\n"
+              "    return datetime.date(2024, 1, 1).weekday()\n```\n")
+    got = extract_function(split_function_sections(answer)[1], "f", module, 0, module_text=module)
+    assert got.ok and got.imports == ["import datetime"]
+
+
+def test_callers_of_the_top_function_form_a_group_and_nested_functions_stay_out(tmp_path):
+    src = ("def helper(x):\n    def inner(y):\n        return y\n    return inner(x)\n\n\n"
+           "def user(x):\n    return helper(x) + 1\n\n\ndef other(x):\n    return x\n")
+    (tmp_path / "m.py").write_text(src)
+    fns = {f.qualname: f for f in extract_functions(src, "m.py")}
+    t = ["tests/test_m.py::test_a"]
+    ranked = [SuspiciousFunction(fns["helper"], 0.9, failing_tests=t), SuspiciousFunction(fns["helper.inner"], 0.8, failing_tests=t),
+              SuspiciousFunction(fns["other"], 0.5, failing_tests=t)]
+    groups = plan_groups(BugContext(tmp_path, "pytest", [TestResult(t[0], "failed")], ranked), max_functions=1)
+    by_reason = {r: g.keys for g in groups for r in g.reasons}
+    assert by_reason["callers of helper"] == ["m.py::helper", "m.py::user"]
+    assert all("m.py::helper.inner" not in g.keys for g in groups if len(g.keys) > 1)
