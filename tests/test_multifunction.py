@@ -176,6 +176,7 @@ def test_answer_extras_keeps_used_imports_ignores_examples_refuses_statements():
     assert imports == ["import re"] and why == "" and "json" in notes[-1]
     assert extras("class K:\n    pass\n\ndef f():\n    return K()\n")[1].startswith("module-level change outside the function: class K")
     assert "statement" in extras("import sys\nsys.setrecursionlimit(10000)\n\ndef f():\n    return 1\n")[1]
+    assert extras("def f():\n    return 1\n\ndef main():\n    print(f())\n\nmain()\n")[1] == ""  # a demo
     module = "LIMIT = 3\n\ndef f():\n    return LIMIT\n"
     assert extras("LIMIT = 3\n\ndef f():\n    return LIMIT + 1\n", module)[1] == ""  # a quote of the module
     assert "global LIMIT" in extras("LIMIT = 4\n\ndef f():\n    return LIMIT + 1\n", module)[1]  # a change
