@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
