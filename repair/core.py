@@ -48,6 +48,7 @@ class SuspiciousFunction:
     score: float
     evidence: list[str] = field(default_factory=list)
     line_scores: dict[int, float] = field(default_factory=dict)  # absolute line -> suspiciousness
+    failing_tests: list[str] = field(default_factory=list)  # failing tests that cover it or have it on their stack
 
 
 @dataclass

@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from repair.core import normalize_source
+from repair.imports import answer_extras
 from repair.pyast import safe_parse
 
 FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$", re.M)
@@ -26,6 +27,7 @@ class Extracted:
     source: str | None  # first line unindented, later lines at the original column; None = rejected
     reason: str = ""  # why it was rejected
     notes: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)  # import statements the fix needs (repair/imports.py)
 
     @property
     def ok(self) -> bool:
@@ -143,20 +145,22 @@ def place(func_lines: list[str], indent: str) -> str:
 
 
 def extract_function(text: str, name: str, original: str, col: int | str = 0, *, known_names: set[str] | None = None,
-                     language: str = "python") -> Extracted:
+                     language: str = "python", module_text: str | None = None) -> Extracted:
     """The fixed version of function `name` from a model answer, placed at column `col`.
 
     `col` is the column of the original def, or the exact whitespace before it (tabs kept).
 
     `original` is the buggy function's span text (first line unindented), used to tell the fix
     from a quote of the bug and to restore dropped decorators. `known_names`: names defined in
-    the original file (helpers already there are not nested).
+    the original file (helpers already there are not nested). Imports the fix uses come back in
+    `imports`; other module-level code it depends on is refused (`module_text`: the original file,
+    to tell quoted module code from changed code).
     """
     if language != "python":
         return Extracted(None, f"extraction for {language} is not supported yet")
     if not text or not text.strip():
         return Extracted(None, "empty answer")
-    found: list[tuple[list[str], list[str]]] = []  # (function lines at col 0, notes)
+    found: list[tuple[list[str], list[str], tuple]] = []  # (function lines at col 0, notes, (tree, node))
     for block in code_blocks(text):
         if not re.search(rf"\bdef\s+{re.escape(name)}\s*\(", block):
             continue
@@ -171,7 +175,7 @@ def extract_function(text: str, name: str, original: str, col: int | str = 0, *,
             if helpers:
                 seg = _nest(seg, [h for _, h in helpers])
                 notes.append("nested helper(s): " + ", ".join(n for n, _ in helpers))
-            found.append((seg, notes))
+            found.append((seg, notes, (tree, node)))
     if not found:
         has_def = re.search(rf"\bdef\s+{re.escape(name)}\b", text)
         return Extracted(None, "no parsable function" if has_def else f"no function named {name!r} in the answer")
@@ -181,7 +185,15 @@ def extract_function(text: str, name: str, original: str, col: int | str = 0, *,
     changed = [f for f in found if normalize_source("\n".join(f[0])) != orig_norm]
     if not changed:
         return Extracted(None, "unchanged: the answer repeats the buggy function")
-    seg, notes = changed[-1]  # answers quote the bug first and end with the fix
+    seg, notes, _ = changed[-1]  # answers quote the bug first and end with the fix
+    # The same fix may also be found in the text around the fences (parsed from `def` on): read
+    # what sits beside it (imports) in the first block that holds it, the fenced one.
+    tree, node = next(f[2] for f in changed if normalize_source("\n".join(f[0])) == normalize_source("\n".join(seg)))
+    keep = [n for n in tree.body if n is node or (isinstance(n, ast.ClassDef) and node in ast.walk(n))]
+    imports, refusal, extra_notes = answer_extras(tree, keep, "\n".join(seg), name, module_text)
+    if refusal:
+        return Extracted(None, refusal)
+    notes = notes + extra_notes
     if not seg[0].lstrip().startswith("@"):
         decorators = _original_decorators(original0)
         if decorators:
@@ -189,7 +201,7 @@ def extract_function(text: str, name: str, original: str, col: int | str = 0, *,
             notes.append("kept the original decorators")
     if any(ln.startswith("\t") for ln in original0.splitlines()):
         seg = _tabify([ln.expandtabs(8) for ln in seg])
-    return Extracted(place(seg, indent), notes=notes)
+    return Extracted(place(seg, indent), notes=notes, imports=imports)
 
 
 def split_function_sections(text: str) -> dict[int, str]:

@@ -33,6 +33,7 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
     passing = set(run.passing)
     by_key = {f.key: f for f in functions}
     evidence: dict[str, list[str]] = defaultdict(list)
+    implicating: dict[str, set[str]] = defaultdict(set)  # function -> failing tests (for grouping)
 
     # Traceback evidence: per failing test, the repo frames from innermost outwards.
     tb_score: dict[str, float] = defaultdict(float)
@@ -44,6 +45,7 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
             if fn is None or fn.key in seen:
                 continue
             seen.add(fn.key)
+            implicating[fn.key].add(result.nodeid)
             weight = FRAME_DECAY**depth / max(1, len(failing))
             tb_score[fn.key] += weight
             where = "innermost repo frame" if depth == 0 else f"frame {depth} from the exception"
@@ -66,6 +68,7 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
                 if score > 0:
                     line_scores[fn.key][line] = score
             ef, ep = len(fn_tests & failing), len(fn_tests & passing)
+            implicating[fn.key] |= fn_tests & failing
             score = ochiai(ef, ep, len(failing))
             if score > 0:
                 fn_score[fn.key] = score
@@ -81,7 +84,8 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
     ranked: list[SuspiciousFunction] = []
     for key in set(tb_score) | set(fn_score):
         score = tb_weight * min(1.0, tb_score.get(key, 0.0)) + spectrum_weight * fn_score.get(key, 0.0)
-        ranked.append(SuspiciousFunction(by_key[key], round(score, 4), evidence[key], line_scores.get(key, {})))
+        ranked.append(SuspiciousFunction(by_key[key], round(score, 4), evidence[key], line_scores.get(key, {}),
+                                         sorted(implicating[key])))
 
     if pinned:
         ranked = _pin(ranked, functions, pinned)
@@ -102,5 +106,5 @@ def _pin(ranked: list[SuspiciousFunction], functions: list[FunctionInfo], pinned
         fn = matches[0]
         s = found.get(fn.key) or SuspiciousFunction(fn, 0.0, [], {})
         lines = s.line_scores or {line: 1.0 for line in range(fn.start_line, fn.end_line + 1)}
-        out.append(SuspiciousFunction(fn, 1.0 - i * 1e-3, s.evidence + ["pinned with --functions"], lines))
+        out.append(SuspiciousFunction(fn, 1.0 - i * 1e-3, s.evidence + ["pinned with --functions"], lines, s.failing_tests))
     return out

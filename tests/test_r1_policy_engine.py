@@ -98,3 +98,16 @@ def test_build_policy_engine_needs_a_model(tmp_path):
 
     with pytest.raises(RepairInputError, match="--model"):
         build_policy_engine(RepairConfig(repo=tmp_path, test_cmd="pytest", engine="policy"), tmp_path)
+
+
+def test_an_import_line_above_the_fix_joins_the_module_imports(tmp_path):
+    fix = "from collections import deque\n\n" + GOOD_PEEK.replace("self.items[-1]", "deque(self.items)[-1]")
+    engine = PolicyEngine(ScriptedModel([render_answer([], fix)]), top_functions=1, samples=1)
+    cand = list(engine.generate(context(tmp_path)))[0]
+    patched = apply_edits(MODULE, cand.edits)
+    assert patched.startswith("from collections import deque\n\nclass Stack:")
+    ns: dict = {}
+    exec(patched, ns)
+    s = ns["Stack"]()
+    s.items += [1, 2]
+    assert s.peek() == 2

@@ -107,7 +107,7 @@ def make_engine(srv, tmp_path, **kw):
 
 def test_single_function_repair_prompts_and_candidates(repo, tmp_path):
     with ScriptedChatServer(responder(garbage_every=2)) as srv:
-        engine = make_engine(srv, tmp_path, max_functions=1)
+        engine = make_engine(srv, tmp_path, max_functions=1, max_groups=0)
         cands = list(engine.generate(context(repo, issue="clamp returns hi for small values")))
         suggest_req, patch_req = srv.requests[0], srv.requests[1]
     prompt = suggest_req["messages"][-1]["content"]

@@ -3,9 +3,11 @@
 For the most suspicious function(s): the suggestion model reads the buggy function, one trigger
 test and its error message (and the issue when given) and answers a root cause with numbered
 suggestions; the patch model turns each suggestion into M whole fixed functions, which are
-extracted, re-indented and spliced by span. Functions implicated together (different failing tests
-ending in different functions, or pinned with --functions) are repaired together with the
-`Function ID` prompts, all edits in one candidate.
+extracted, re-indented and spliced by span; import lines the answer puts above a function are merged
+into the module's imports (repair/imports.py). Functions implicated together (repair/groups.py:
+different failing tests ending in different functions, one traceback, shared failing tests, one
+class; or pinned with --functions) are repaired together with the `Function ID` prompts, all
+edits in one candidate; the groups tried and why are written to groups.json.
 
 Model calls happen lazily, as the pipeline pulls candidates; a cap stops the stream cleanly.
 """
@@ -29,6 +31,8 @@ from repair.core import (
     apply_edits,
 )
 from repair.extract import extract_function, indent_before, split_function_sections
+from repair.groups import Group, plan_groups, stack_functions
+from repair.imports import import_edit
 from repair.models import (
     Budget,
     BudgetExceeded,
@@ -51,7 +55,6 @@ from repair.prompts.srepair import (
 )
 from repair.pyast import safe_parse
 
-FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in |^(?P<file2>[^\s:]+\.py):(?P<line2>\d+):', re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_TOKENS = 200  # SRepair cuts the error message to about 200 tokens
 SUGGEST_MAX_TOKENS = 1024
@@ -81,26 +84,21 @@ def error_message(result: TestResult) -> str:
 
 def innermost_function(result: TestResult, functions: list[FunctionInfo]) -> FunctionInfo | None:
     """The candidate function closest to the exception in a failing test's traceback."""
-    hit = None
-    for m in FRAME.finditer(result.traceback or ""):
-        path = m.group("file") or m.group("file2")
-        line = int(m.group("line") or m.group("line2"))
-        for fn in functions:
-            if (path == fn.path or path.endswith("/" + fn.path)) and fn.start_line <= line <= fn.end_line:
-                hit = fn  # later frames are closer to the exception
-    return hit
+    stack = stack_functions(result, functions)
+    return stack[-1] if stack else None  # later frames are closer to the exception
 
 
 class SRepairEngine:
     name = "srepair"
 
     def __init__(self, suggest_model, patch_model, suggestions: int = 3, patches_per_suggestion: int = 5, *,
-                 functions: list[str] | None = None, max_functions: int = 3, max_group: int = 3,
+                 functions: list[str] | None = None, max_functions: int = 3, max_group: int = 4, max_groups: int = 3,
                  suggest_temperature: float = 0.8, patch_temperature: float = 0.8, top_p: float = 0.9, seed: int = 0):
         self.suggest_model, self.patch_model = suggest_model, patch_model
         self.suggestions, self.patches = max(1, suggestions), max(1, patches_per_suggestion)
         self.pinned = list(functions or [])
-        self.max_functions, self.max_group = max_functions, max_group
+        self.max_functions, self.max_group, self.max_groups = max_functions, max_group, max_groups
+        self.plan: list[dict] = []  # groups.json: the groups planned, tried or not, and why
         self.suggest_temperature, self.patch_temperature, self.top_p = suggest_temperature, patch_temperature, top_p
         self.seed = seed
         self.rejected = 0
@@ -133,11 +131,22 @@ class SRepairEngine:
         finally:
             if ctx.run_dir is not None:
                 write_json(Path(ctx.run_dir) / "srepair.json", self.usage())
+                write_json(Path(ctx.run_dir) / "groups.json", self.plan)
 
     def _generate(self, ctx: BugContext) -> Iterator[Candidate]:
         try:
-            for group in self._groups(ctx):
-                yield from self._repair_group(ctx, group)
+            groups = self._groups(ctx)
+            self.plan = [{**g.to_dict(), "tried": False, "candidates": 0} for g in groups]
+            earlier: set[str] = set()
+            for g, record in zip(groups, self.plan):
+                record["tried"] = True
+                mine: set[str] = set()
+                for cand in self._repair_group(ctx, g.functions):
+                    if cand.id not in earlier:  # a wider group may give an earlier group's edits again
+                        mine.add(cand.id)
+                        record["candidates"] += 1
+                        yield cand
+                earlier |= mine
         except BudgetExceeded as e:
             self.stop_reason = f"budget: {e}"
         except ModelError as e:
@@ -148,24 +157,15 @@ class SRepairEngine:
                 raise RepairInputError(str(e)) from e
             self.stop_reason = f"model error: {e}"
 
-    def _groups(self, ctx: BugContext) -> list[list[SuspiciousFunction]]:
-        """Functions to repair, as groups edited together: multi-function first, then single ones."""
-        ranked = [s for s in ctx.suspicious if s.function.language == "python"]
+    def _groups(self, ctx: BugContext) -> list[Group]:
+        """Functions to repair, as groups edited together (repair/groups.py), in the order to try them."""
         if self.pinned:
+            ranked = [s for s in ctx.suspicious if s.function.language == "python"]
             chosen = [s for s in ranked if any(_matches(p, s.function) for p in self.pinned)]
-            return [chosen] if len(chosen) > 1 else [[s] for s in chosen]
-        groups: list[list[SuspiciousFunction]] = []
-        pool = ranked[: max(self.max_functions, self.max_group) * 2]
-        implicated: list[SuspiciousFunction] = []
-        for result in ctx.failing:
-            fn = innermost_function(result, [s.function for s in pool])
-            s = next((s for s in pool if fn is not None and s.function.key == fn.key), None)
-            if s is not None and s not in implicated:
-                implicated.append(s)
-        if len(implicated) > 1:
-            groups.append(implicated[: self.max_group])
-        groups += [[s] for s in ranked[: self.max_functions]]
-        return groups
+            if len(chosen) > 1:
+                return [Group(chosen, ["pinned with --functions"], first=True)]
+            return [Group([s], ["pinned with --functions"]) for s in chosen]
+        return plan_groups(ctx, max_functions=self.max_functions, max_group=self.max_group, max_groups=self.max_groups)
 
     def _pick_test(self, ctx: BugContext, fns: list[FunctionInfo]) -> TestResult | None:
         """One trigger test, random but seeded; tests whose traceback ends in the target come first."""
@@ -235,20 +235,36 @@ class SRepairEngine:
             if not sections:
                 # One answer without the IDs: each function may still be found by name.
                 sections = {i: text for i in range(1, len(fns) + 1)}
-        edits, notes = [], []
+        edits, notes, imports = [], [], {}
+        multi = len(fns) > 1
         for i, fn in enumerate(fns, 1):
             section = sections.get(i)
             if section is None:
-                self._reject(f"missing Function ID {i}")
-                return None
+                notes.append(f"function {i}: no section, left unchanged")
+                continue  # a group may hold functions the fix does not touch
             indent = indent_before(files[fn.path], fn.start_byte)
             got = extract_function(section, fn.name, fn.source, indent, known_names=_defined_names(files[fn.path]),
-                                   language=fn.language)
+                                   language=fn.language, module_text=files[fn.path])
             if not got.ok:
-                self._reject(got.reason if len(fns) == 1 else f"function {i}: {got.reason}")
+                if multi and (got.reason.startswith("unchanged") or got.reason.startswith("no function named")):
+                    notes.append(f"function {i}: left unchanged")
+                    continue
+                self._reject(got.reason if not multi else f"function {i}: {got.reason}")
                 return None
             notes += got.notes
+            imports.setdefault(fn.path, []).extend(got.imports)
             edits.append(FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, got.source))
+        if not edits:
+            self._reject("no changed function in the answer")
+            return None
+        for path, lines in imports.items():
+            edit, why = import_edit(path, files[path], lines) if lines else (None, "")
+            if why:
+                self._reject(why)
+                return None
+            if edit is not None:
+                edits.append(edit)
+                notes.append(f"added imports to {path}: {edit.new_source.strip()}")
         for path, text_ in files.items():
             mine = [e for e in edits if e.path == path]
             if mine and path.endswith(".py"):

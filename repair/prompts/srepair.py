@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from repair.core import FunctionInfo
 
 SYSTEM = "You are an expert software engineer. You find the root cause of bugs and fix them precisely."
+IMPORTS = ("If the fix needs a module the file does not import yet, write the import statement(s) in the same "
+           "code block, above the function (e.g. `from shlex import quote`); they are added to the file's imports. "
+           "Nothing else outside the function is applied: no new globals, classes or top-level statements.")
 
 
 @dataclass
@@ -64,7 +67,7 @@ def patch_messages(fn: FunctionInfo, code: str, root_cause: str, suggestion: Sug
         f"Root cause: {root_cause or 'not stated'}\n\nSuggestion: {suggestion.text}\n\n"
         f"## Buggy Function\n{_function_block(fn, code)}\n\n"
         f"## Fixed Function\nAnswer with the complete fixed function `{fn.name}` (same name and signature "
-        f"unless the fix needs otherwise) in one ```{_lang(fn)} code block, and nothing else."
+        f"unless the fix needs otherwise) in one ```{_lang(fn)} code block, and nothing else. {IMPORTS}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -97,7 +100,8 @@ def multi_patch_messages(fns: list[tuple[FunctionInfo, str]], root_cause: str, s
     user = (
         "Provide a fix for the buggy functions; they must change together.\n\n"
         f"Root cause: {root_cause or 'not stated'}\n\nSuggestion: {suggestion.text}\n\n"
-        f"## Buggy Functions\n{listing}\n\n## Fixed Functions\nAnswer in exactly this format:\n\n{fmt}"
+        f"## Buggy Functions\n{listing}\n\n## Fixed Functions\nAnswer in exactly this format:\n\n{fmt}\n\n"
+        f"A function that needs no change may be repeated as it is. {IMPORTS}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

@@ -14,6 +14,7 @@ from typing import Iterator
 
 from repair.core import BugContext, Candidate, FunctionEdit
 from repair.extract import extract_function, indent_before
+from repair.imports import import_edit
 
 from .answer import parse_answer
 from .prompt import as_messages, build_prompt
@@ -46,9 +47,10 @@ class PolicyEngine:
         for rank, sus in enumerate(ctx.suspicious[: self.top_functions]):
             func = sus.function
             try:
-                indent = indent_before((ctx.repo / func.path).read_text(), func.start_byte)
+                module_text = (ctx.repo / func.path).read_text()
+                indent = indent_before(module_text, func.start_byte)
             except (OSError, UnicodeDecodeError):
-                indent = ""
+                module_text, indent = None, ""
             shown = textwrap.dedent(indent + func.source)
             try:
                 answers = self.model.complete(as_messages(build_prompt(shown)), n=self.samples,
@@ -63,14 +65,20 @@ class PolicyEngine:
                 if answer.fix is None:
                     self._reject("no python block")
                     continue
-                got = extract_function(answer.fix, func.name, func.source, indent)
-                if not got.ok:  # same extraction as SRepair: no function, unparsable, or unchanged
+                got = extract_function(answer.fix, func.name, func.source, indent, module_text=module_text)
+                if not got.ok:  # same extraction as SRepair: no function, unparsable, unchanged, module change
                     self._reject(got.reason)
                     continue
-                new_source = got.source
+                edits = [FunctionEdit(func.path, func.qualname, func.start_byte, func.end_byte, got.source)]
+                if got.imports and module_text is not None:  # import lines above the fix join the module's imports
+                    added, why = import_edit(func.path, module_text, got.imports)
+                    if why:
+                        self._reject(why)
+                        continue
+                    edits += [added] if added else []
                 cand = Candidate(
                     engine=self.name,
-                    edits=[FunctionEdit(func.path, func.qualname, func.start_byte, func.end_byte, new_source)],
+                    edits=edits,
                     description=f"policy fix of {func.qualname} (function rank {rank + 1}, sample {i + 1})",
                     prior=1.0 / (1 + rank) - 0.01 * i,
                     meta={"tests": [t for t in answer.tests if isinstance(t, str)], "well_formed": answer.well_formed,
