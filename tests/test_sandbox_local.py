@@ -9,6 +9,7 @@ from sandboxes import Limits, SandboxError, open_sandbox
 from sandbox_helpers import SandboxContract, make_source, source, source_digest  # noqa: F401 (fixtures)
 
 LIMITS = Limits(memory_mb=256, max_procs=64, cpu_seconds=60)
+LIMITS.max_disk_mb = 64  # set after construction: the hostile tests also run against older code
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,10 @@ class TestLocalSandbox(SandboxContract):
     def require_process_cap(self, sbx):
         if sbx._cgroup is None and os.geteuid() == 0:
             pytest.skip("root without a writable pids cgroup: a fork bomb would not be contained here")
+
+    def require_disk_cap(self, sbx):
+        if getattr(sbx, "disk_capped", True) is False:
+            pytest.skip("no disk cap here: mounting a size-limited tmpfs needs root")
 
     def test_workdir_is_a_private_copy(self, sbx, source):
         assert os.path.realpath(sbx.workdir) != os.path.realpath(source)
@@ -134,3 +139,23 @@ def test_a_failed_copy_leaves_no_sandbox_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         local.LocalSandbox(make_source(tmp_path), limits=LIMITS)
     assert set(Path(tempfile.gettempdir()).glob("patchwarden-sbx-*")) == before
+
+
+def test_watchdog_sees_none_of_the_owner_environment(tmp_path, monkeypatch):
+    """L3: the watchdog outlives commands; its /proc/PID/environ must hold no API key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-watchdog-must-not-see-this")
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        environ = open(f"/proc/{sandbox._watchdog.pid}/environ", "rb").read()
+    assert b"sk-watchdog-must-not-see-this" not in environ
+
+
+def test_confinement_is_reported(tmp_path):
+    from sandboxes.local import confinement
+
+    confined, why = confinement()
+    assert isinstance(confined, bool) and why
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        assert sandbox.confined == confined
+        assert bool(sandbox.notes) == (not confined)
+        if not confined:
+            assert "UNCONFINED" in sandbox.notes[0]
