@@ -62,6 +62,12 @@ def unconfined_note(reason: str) -> str:
             "this user can; install bubblewrap or use --sandbox docker")
 
 
+def sandbox_notes(backend: str) -> list[str]:
+    """What a run's notes must say about its sandbox: that a local one runs unconfined."""
+    confined, reason = confinement()
+    return [unconfined_note(reason)] if backend == "local" and not confined else []
+
+
 def _warn_once(note: str) -> None:
     if note not in _WARNED:
         _WARNED.add(note)
