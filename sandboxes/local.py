@@ -124,15 +124,18 @@ def _make_pids_cgroup(max_procs: int, parent: Path | None = None) -> Path | None
 class LocalSandbox:
     backend = "local"
 
-    def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False):
+    def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False,
+                 confine: bool = True):
         _register_exit_hook()
         src = check_source_dir(source)
         self.limits = limits or Limits()
-        self.confined, self.confinement = confinement()
+        # confine=False: the plain process-group sandbox (benchmarks compare the two).
+        self.confined, self.confinement = confinement() if confine else (False, "confinement turned off by the caller")
         self.notes: list[str] = []
         if not self.confined:
             self.notes.append(unconfined_note(self.confinement))
-            _warn_once(self.notes[-1])
+            if confine:
+                _warn_once(self.notes[-1])
         self.uid = sandbox_uid() if self.confined else None
         self.root = Path(tempfile.mkdtemp(prefix="patchwarden-sbx-"))
         # Mounted before the watchdog starts, which unmounts it if the owner dies.
