@@ -365,11 +365,13 @@ def _no_space(exc: BaseException) -> bool:
 
 
 def _check_command(argv: list[str], cwd: Path) -> None:
-    """bwrap reports a missing program as its own exit 1; say it the way an unconfined start would."""
+    """bwrap reports a program it cannot start as its own exit 1: say what is wrong instead."""
     prog = argv[0]
-    found = os.path.exists(cwd / prog) if "/" in prog else shutil.which(prog, path=os.environ.get("PATH", os.defpath))
-    if not found:
+    path = str(cwd / prog) if "/" in prog else shutil.which(prog, path=os.environ.get("PATH", os.defpath))
+    if not path or not os.path.exists(path):
         raise SandboxError(f"command not found: {prog!r}; check the command or install it")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise SandboxError(f"{prog!r} is not executable: chmod +x it, or run it through its interpreter (sh {prog})")
 
 
 def _wait_for_pids_headroom(cgroup: Path, limit: int, headroom: int = 16, patience: float = 5.0) -> None:
