@@ -2,14 +2,15 @@
 
 Every command of a confined local sandbox runs as
 
-    bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --bind ROOT ROOT ...
+    bwrap --unshare-{pid,net,ipc,uts,...} --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp
+          --tmpfs /root ... --bind ROOT ROOT --chdir WORK -- [setpriv --reuid=UID ... --] CMD
 
 so it sees its own pid namespace (it cannot see or signal anything outside, and every process
 it starts dies with the namespace), only a loopback network, a read-only host with the
 owner's secrets masked, and a writable sandbox root at the same path as outside (recorded
-work dirs and coverage paths stay valid). Run by root, the command first drops to a uid of
-its own (permission checks inside a user namespace still see the host uid: host root could
-read /etc/shadow), which also makes RLIMIT_NPROC a per-sandbox process cap.
+work dirs and coverage paths stay valid). Run by root, the command then drops to a uid of
+its own with `setpriv` (in a user namespace permission checks still see the host uid: host
+root could read /etc/shadow), which also makes RLIMIT_NPROC a per-sandbox process cap.
 As root the sandbox root is a size-limited tmpfs: the total disk cap.
 """
 from __future__ import annotations
