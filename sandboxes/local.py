@@ -222,8 +222,8 @@ class LocalSandbox:
             _wait_for_pids_headroom(self._cgroup, self.limits.max_procs)
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
+        _check_command(argv, self._work)
         if self.confined:
-            _check_command(argv, self._work)
             argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid) + list(argv)
         try:
             proc = subprocess.Popen(
@@ -365,7 +365,7 @@ def _no_space(exc: BaseException) -> bool:
 
 
 def _check_command(argv: list[str], cwd: Path) -> None:
-    """bwrap reports a program it cannot start as its own exit 1: say what is wrong instead."""
+    """Name a program that cannot start (bwrap would report it as its own exit 1)."""
     prog = argv[0]
     path = str(cwd / prog) if "/" in prog else shutil.which(prog, path=os.environ.get("PATH", os.defpath))
     if not path or not os.path.exists(path):

@@ -159,3 +159,28 @@ def test_confinement_is_reported(tmp_path):
         assert bool(sandbox.notes) == (not confined)
         if not confined:
             assert "UNCONFINED" in sandbox.notes[0]
+
+
+def test_an_unconfined_local_sandbox_says_so(tmp_path, monkeypatch):
+    """Where bubblewrap cannot run, the sandbox, the run's notes and the doctor say so."""
+    import sandboxes.local as local
+    from sandboxes.doctor import confinement_line
+
+    monkeypatch.setattr(local, "confinement", lambda: (False, "bubblewrap is not installed"))
+    monkeypatch.setattr("sandboxes.local._WARNED", set())
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        assert not sandbox.confined and "UNCONFINED" in sandbox.notes[0]
+        assert sandbox.run(["echo", "ok"]).stdout == "ok\n"  # it still runs, unconfined
+    assert local.sandbox_notes("local") == sandbox.notes and local.sandbox_notes("docker") == []
+    monkeypatch.setattr("sandboxes.local.confinement", lambda: (False, "bubblewrap is not installed"))
+    assert "UNCONFINED" in confinement_line(False)
+
+
+def test_a_command_that_cannot_start_is_named(tmp_path):
+    src = make_source(tmp_path)
+    (src / "plain.sh").write_text("echo hi\n")
+    with open_sandbox("local", src, limits=LIMITS) as sandbox:
+        with pytest.raises(SandboxError, match="command not found: 'no-such-program'"):
+            sandbox.run(["no-such-program"])
+        with pytest.raises(SandboxError, match="not executable"):
+            sandbox.run(["./plain.sh"])
