@@ -215,6 +215,7 @@ class LocalSandbox:
     def _popen(self, argv: list[str], env: dict[str, str] | None, stdin) -> subprocess.Popen:
         if self._closed:
             raise SandboxError("sandbox is closed")
+        _check_command(argv, self._work)
         # Each process tree gets a leaf cgroup under the sandbox's, so that killing one
         # command's leftovers (even setsid escapees) never touches a warm server beside it.
         leaf = None
@@ -222,7 +223,6 @@ class LocalSandbox:
             _wait_for_pids_headroom(self._cgroup, self.limits.max_procs)
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
-        _check_command(argv, self._work)
         if self.confined:
             argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid) + list(argv)
         try:

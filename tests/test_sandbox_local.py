@@ -184,3 +184,18 @@ def test_a_command_that_cannot_start_is_named(tmp_path):
             sandbox.run(["no-such-program"])
         with pytest.raises(SandboxError, match="not executable"):
             sandbox.run(["./plain.sh"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the disk cap is a tmpfs mount: root only")
+def test_a_repository_over_the_disk_cap_is_a_clear_error(tmp_path, monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    src = make_source(tmp_path)
+    (src / "big.bin").write_bytes(bytes((LIMITS.max_disk_mb + 8) << 20))
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(real_mkdtemp(*a, **k)) or made[-1])
+    with pytest.raises(SandboxError, match="does not fit the sandbox's disk cap of 64 MiB"):
+        open_sandbox("local", src, limits=LIMITS)
+    assert made and not any(Path(p).exists() for p in made)  # nothing left behind, mount included
