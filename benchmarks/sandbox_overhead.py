@@ -6,6 +6,7 @@ Cases, measured round-robin in one run so machine load hits them alike:
   bare          subprocess.run, no sandbox
   local         run() in an open local sandbox
   local cold    open a local sandbox + run + close
+  local unconfined (cold)  the same without bubblewrap (the process-group sandbox of old)
   docker warm   run() (= docker exec) in an open Docker sandbox
   docker cold   new container + run + remove
 The host runs its real interpreter (sys.executable), Docker the image's python3; with
@@ -91,12 +92,21 @@ def main(argv: list[str] | None = None) -> int:
                 checked(sbx.run(command, timeout=60))
         return once
 
+    from sandboxes.local import LocalSandbox
+
+    def cold_unconfined() -> None:
+        with LocalSandbox(None, limits, confine=False) as sbx:
+            checked(sbx.run(HOST_COMMAND, timeout=60))
+
     local = open_sandbox("local", None, limits=limits)
-    opened = [local]
+    plain = LocalSandbox(None, limits, confine=False)
+    opened = [local, plain]
     cases: dict[str, Callable[[], None]] = {
         "bare": lambda: checked(subprocess.run(HOST_COMMAND, capture_output=True)),
         "local": lambda: checked(local.run(HOST_COMMAND, timeout=60)),
         "local cold": cold("local", HOST_COMMAND),
+        "local unconfined": lambda: checked(plain.run(HOST_COMMAND, timeout=60)),
+        "local unconfined cold": cold_unconfined,
     }
     try:
         if not args.no_docker:

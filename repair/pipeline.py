@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sandboxes import Limits, SandboxError, SandboxSpec, open_spec
+from sandboxes.local import sandbox_notes
 
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .config import RepairConfig, RepairOutcome
@@ -267,7 +268,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     validate_started = time.monotonic()
     seen: set[str] = set(known)
     counter = [len(known)]
-    notes: list[str] = []
+    notes: list[str] = sandbox_notes(spec.backend)  # e.g. "the local sandbox runs UNCONFINED here"
 
     def on_result(res) -> None:
         rec = res.to_dict()

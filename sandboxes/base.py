@@ -33,6 +33,7 @@ class Limits:
     cpu_seconds: int = 600
     max_procs: int = 256
     max_file_mb: int = 256
+    max_disk_mb: int = 4096  # everything a sandbox writes (local: root only; docker: /work)
     output_cap: int = DEFAULT_OUTPUT_CAP
     cpus: float = 1.0  # docker only
 

@@ -12,8 +12,9 @@ The container:
   it sooner; `patchwarden sandbox prune` removes anything left over.
 
 Every command runs under a small shell wrapper: `timeout -s KILL` in its own process group,
-then the group is killed (background children die with the command) and any process still
-carrying the command's marker variable (escaped with setsid) is killed too.
+then the group is killed (background children die with the command) and so is everything
+else the command started, found by ancestry (see SWEEP_FN): escapees that cleared their
+environment, called setsid and double-forked included.
 """
 from __future__ import annotations
 
@@ -55,15 +56,51 @@ NO_DAEMON = (
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 WATCHDOG_GRACE = 15.0  # seconds past the command's timeout before we stop trusting the container
 
-# Kill every process (but this shell) whose environment carries `PW_RUN=$1`: one grep
-# over all of /proc (the glob is expanded before grep starts, so grep never lists itself).
-SWEEP = (
+# `sweep ROOT`: SIGKILL ROOT's process tree (never this shell) and every orphan (a child of
+# pid 1, docker-init, other than the oldest: our `cat` lifeline), with their trees, until
+# none is left. Processes can shed a marker variable, a process group or a session, but not
+# their ancestry: whatever a command started is in its tree or, once its parent died, an
+# orphan of pid 1. Other commands' trees (exec roots have ppid 0) are left alone. Builtins
+# only: no helper process of ours may appear in the tree. (`stat` fields after the command
+# name: 1 state, 2 ppid, 20 start time.)
+SWEEP_FN = r"""
+sweep() {
+  root=$1; n=0
+  while [ $n -lt 100 ]; do
+    n=$((n+1)); all=; keep=; oldest=
+    for f in /proc/[0-9]*/stat; do
+      read -r l 2>/dev/null <"$f" || continue
+      p=${f#/proc/}; p=${p%/stat}
+      set -- ${l##*") "}
+      [ "$1" = Z ] && continue
+      all="$all$p:$2 "
+      if [ "$2" = 1 ] && { [ -z "$oldest" ] || [ "${20}" -lt "$oldest" ]; }; then oldest=${20}; keep=$p; fi
+    done
+    t=" $root "
+    for e in $all; do case $e in *:1) [ "${e%:*}" = "$keep" ] || t="$t${e%:*} ";; esac; done
+    c=1
+    while [ $c = 1 ]; do
+      c=0
+      for e in $all; do
+        case "$t" in *" ${e%:*} "*) continue;; esac
+        case "$t" in *" ${e#*:} "*) t="$t${e%:*} "; c=1;; esac
+      done
+    done
+    hit=0
+    for q in $t; do [ "$q" = "$$" ] || { kill -9 "$q" 2>/dev/null && hit=1; }; done
+    [ $hit = 0 ] && return 0
+  done
+}
+"""
+# Kill the process whose environment carries `PW_RUN=$1` (a popen'd process: its environment
+# is ours, set at exec) with its tree. The glob is expanded before grep starts.
+SWEEP = SWEEP_FN + (
     'for f in $(grep -lsxzF "' + MARKER + '=$1" /proc/[0-9]*/environ); do '
-    'q=${f#/proc/}; q=${q%/environ}; [ "$q" = "$$" ] || kill -9 "$q" 2>/dev/null; done'
+    'q=${f#/proc/}; q=${q%/environ}; [ "$q" = "$$" ] || sweep "$q"; done; sweep "$$"'
 )
 # $1 = timeout seconds (0 = none), $2 = marker, then the command. fd 3 keeps stdin: an
 # asynchronous list would otherwise read /dev/null.
-WRAPPER = (
+WRAPPER = SWEEP_FN + (
     't=$1; m=$2; shift 2\n'
     'exec 3<&0\n'
     'timeout -s KILL "$t" "$@" <&3 3<&- &\n'
@@ -71,7 +108,7 @@ WRAPPER = (
     'wait "$p" 2>/dev/null; rc=$?\n'
     'exec 3<&-\n'
     'kill -9 -"$p" 2>/dev/null\n'
-    'set -- "$m"\n' + SWEEP + '\n'
+    'sweep "$$"\n'
     'exit "$rc"\n'
 )
 
@@ -187,13 +224,16 @@ class DockerSandbox:
 
     # -- container -------------------------------------------------------------
     def _create(self) -> str:
-        from docker.types import Mount, Ulimit
+        from docker.types import DriverConfig, Mount, Ulimit
 
         api, lim = self._client.api, self.limits
         cpus = lim.cpus if lim.cpus <= 1 else min(lim.cpus, float(self._client.info().get("NCPU", 1)))
         memory = f"{lim.memory_mb}m"
         fsize = lim.max_file_mb * 1024 * 1024
-        mounts = [Mount(WORKDIR, None, type="volume", labels={LABEL: "1"})]
+        # /work is a size-limited tmpfs volume: the total disk cap (overlay2 on ext4 has no
+        # --storage-opt size); docker cp still reaches it, unlike a --tmpfs mount.
+        mounts = [Mount(WORKDIR, None, type="volume", labels={LABEL: "1"}, driver_config=DriverConfig("local", {
+            "type": "tmpfs", "device": "tmpfs", "o": f"size={lim.max_disk_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755"}))]
         tmpfs = {"/tmp": f"rw,nosuid,nodev,size={lim.memory_mb}m,mode=1777"}
         environment = dict(BASE_ENV)
         env_mounts = self.mounts
@@ -228,7 +268,9 @@ class DockerSandbox:
                 self.image,
                 command=["cat"],
                 stdin_open=True,  # with attach below: StdinOnce, our lifeline
-                user=SANDBOX_USER,
+                # Root without capabilities: the sandbox user cannot kill the lifeline (kill -1
+                # would otherwise end the container); every command runs as SANDBOX_USER.
+                user="0:0",
                 working_dir=WORKDIR,
                 environment=environment,
                 labels={LABEL: "1", OWNER_LABEL: owner_token()},

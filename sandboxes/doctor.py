@@ -30,6 +30,7 @@ def check_local() -> BackendCheck:
         with LocalSandbox(None, Limits(memory_mb=1024)) as sbx:
             result = sbx.run([sys.executable, "-c", "print('ok')"], timeout=30)
             cgroup = sbx._cgroup
+            disk_capped = sbx.disk_capped
     except SandboxError as exc:
         return BackendCheck("local", False, str(exc))
     if not result.ok or result.stdout.strip() != "ok":
@@ -40,7 +41,15 @@ def check_local() -> BackendCheck:
         procs = "process count capped by RLIMIT_NPROC"
     else:
         procs = "no process cap (root without a writable pids cgroup): fork bombs are bounded by the timeout only"
-    return BackendCheck("local", True, f"process groups + rlimits (memory, CPU, file size); {procs}; no network isolation")
+    return BackendCheck("local", True, f"{confinement_line(disk_capped)}; rlimits (memory, CPU, file size); {procs}")
+
+
+def confinement_line(disk_capped: bool) -> str:
+    from .local import confinement, unconfined_note
+
+    confined, why = confinement()
+    disk = "total disk use capped (size-limited tmpfs)" if disk_capped else "no total disk cap (mounting a tmpfs needs root)"
+    return f"confined by {why}; {disk}" if confined else f"{unconfined_note(why)}; {disk}"
 
 
 def check_docker(image: str) -> BackendCheck:

@@ -77,7 +77,11 @@ class ForkServer:
         self.sandbox, self.python, self.cwd, self.env = sandbox, python, cwd, env
         self.with_pytest = with_pytest  # False: a code-running server that starts in milliseconds
         if bytecode_cache == "auto":
-            bytecode_cache = default_bytecode_cache() if sandbox.backend == "local" else None
+            # A confined local sandbox cannot write the host's cache (and must not: a test could
+            # poison what later servers load); with the prefix set but the cache unreadable,
+            # Python would recompile every module instead of using site-packages' own pycs.
+            shared = sandbox.backend == "local" and not getattr(sandbox, "confined", False)
+            bytecode_cache = default_bytecode_cache() if shared else None
         self.bytecode_cache = bytecode_cache
         self.preload = [m for m in dict.fromkeys(preload) if m and "," not in m]
         self.start_timeout = start_timeout

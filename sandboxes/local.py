@@ -1,6 +1,11 @@
-"""Local sandbox: a process group with rlimits, over a private copy of the work dir.
+"""Local sandbox: bubblewrap namespaces, rlimits and a process group, over a private copy.
 
 Containment, in layers:
+- where bubblewrap works (see confine.py), every command runs in its own pid, network, ipc
+  and mount namespaces over a read-only host whose secrets are masked, writing only the
+  sandbox root; run by root it drops to a uid of its own; as root the sandbox root is a
+  size-limited tmpfs (the total disk cap). Where bubblewrap cannot run, the sandbox says
+  plainly that it runs unconfined (`confinement()`, `sandbox doctor`, the run's notes);
 - every command starts its own session (process group); a timeout kills the group;
 - rlimits cap address space, CPU time, file size and (for non-root users) processes;
 - as root, where a `pids` cgroup controller is writable (v1, or v2 with pids enabled at
@@ -29,7 +34,8 @@ import weakref
 from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
-from .watchdog import kill_cgroup
+from .confine import bwrap_argv, chown_tree, confinement, mount_disk_cap, sandbox_uid
+from .watchdog import kill_cgroup, unmount
 
 # Variables a test run legitimately needs; everything else is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
@@ -46,6 +52,28 @@ def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None) -> di
     if extra:
         env.update(extra)
     return env
+
+
+_WARNED: set[str] = set()
+
+
+def unconfined_note(reason: str) -> str:
+    return (f"the local sandbox runs UNCONFINED here ({reason}): tests can read and write whatever "
+            "this user can; install bubblewrap or use --sandbox docker")
+
+
+def sandbox_notes(backend: str) -> list[str]:
+    """What a run's notes must say about its sandbox: that a local one runs unconfined."""
+    confined, reason = confinement()
+    return [unconfined_note(reason)] if backend == "local" and not confined else []
+
+
+def _warn_once(note: str) -> None:
+    if note not in _WARNED:
+        _WARNED.add(note)
+        import sys
+
+        print(f"patchwarden: warning: {note}", file=sys.stderr)
 
 
 def _user_process_count(uid: int) -> int:
@@ -104,11 +132,24 @@ def _link_envs(src: Path, work: Path) -> None:
 class LocalSandbox:
     backend = "local"
 
-    def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False):
+    def __init__(self, source: Path | str | None = None, limits: Limits | None = None, copy_git: bool = False,
+                 confine: bool = True):
         _register_exit_hook()
         src = check_source_dir(source)
         self.limits = limits or Limits()
+        # confine=False: the plain process-group sandbox (benchmarks compare the two).
+        self.confined, self.confinement = confinement() if confine else (False, "confinement turned off by the caller")
+        self.notes: list[str] = []
+        if not self.confined:
+            self.notes.append(unconfined_note(self.confinement))
+            if confine:
+                _warn_once(self.notes[-1])
+        self.uid = sandbox_uid() if self.confined else None
         self.root = Path(tempfile.mkdtemp(prefix="patchwarden-sbx-"))
+        # Mounted before the watchdog starts, which unmounts it if the owner dies.
+        self.disk_capped = mount_disk_cap(self.root, self.limits.max_disk_mb)
+        if self.uid is not None:
+            os.chmod(self.root, 0o755)  # the sandbox uid must reach work/, home/ and tmp/
         self._work = self.root / "work"
         self.home = self.root / "home"
         self.tmp = self.root / "tmp"
@@ -127,12 +168,19 @@ class LocalSandbox:
                 self._work.mkdir()
             self.home.mkdir()
             self.tmp.mkdir()
-        except BaseException:  # a failed copy (or Ctrl-C) must not leave the half copy behind
+            for path in (self._work, self.home, self.tmp):
+                chown_tree(path, self.uid)
+        except BaseException as exc:  # a failed copy (or Ctrl-C) must not leave the half copy behind
             self.close()
+            if self.disk_capped and _no_space(exc):
+                raise SandboxError(f"{src} does not fit the sandbox's disk cap of {self.limits.max_disk_mb} MiB: "
+                                   "raise Limits.max_disk_mb or trim the repository") from exc
             raise
         self.workdir = str(self._work)
         self._nproc = None
-        if self._cgroup is None and os.geteuid() != 0:
+        if self.uid is not None:  # a uid of its own: RLIMIT_NPROC counts this sandbox only
+            self._nproc = self.limits.max_procs
+        elif self._cgroup is None and os.geteuid() != 0:
             self._nproc = _user_process_count(os.geteuid()) + self.limits.max_procs
         self._owner_pid = os.getpid()
         _LIVE.add(self)
@@ -147,9 +195,13 @@ class LocalSandbox:
     def put_files(self, files: dict[str, str | bytes]) -> None:
         for rel, content in files.items():
             path = self._inside(rel)
+            missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
             path.parent.mkdir(parents=True, exist_ok=True)
             data = content.encode() if isinstance(content, str) else content
             path.write_bytes(data)
+            if self.uid is not None:  # the sandbox's uid must be able to change what we wrote
+                for made in (path, *missing):
+                    os.lchown(made, self.uid, self.uid)
 
     def read_file(self, relpath: str) -> bytes:
         return self._inside(relpath).read_bytes()
@@ -172,6 +224,7 @@ class LocalSandbox:
     def _popen(self, argv: list[str], env: dict[str, str] | None, stdin) -> subprocess.Popen:
         if self._closed:
             raise SandboxError("sandbox is closed")
+        _check_command(argv, self._work)
         # Each process tree gets a leaf cgroup under the sandbox's, so that killing one
         # command's leftovers (even setsid escapees) never touches a warm server beside it.
         leaf = None
@@ -179,6 +232,8 @@ class LocalSandbox:
             _wait_for_pids_headroom(self._cgroup, self.limits.max_procs)
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
+        if self.confined:
+            argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid) + list(argv)
         try:
             proc = subprocess.Popen(
                 argv,
@@ -261,6 +316,7 @@ class LocalSandbox:
                 self._cgroup.rmdir()
             except OSError:
                 pass
+        unmount(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
         self._tell_watchdog("q")
         if self._watchdog is not None:
@@ -302,10 +358,29 @@ def _start_watchdog(cgroup: Path | None, root: Path) -> subprocess.Popen | None:
         return subprocess.Popen(
             [sys.executable, "-I", "-S", str(WATCHDOG_SCRIPT), str(cgroup or ""), str(root)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={"PATH": os.defpath},  # nothing of the owner's environment (API keys) to read
             start_new_session=True,  # a Ctrl-C meant for the owner must not kill it first
         )
     except OSError:  # no watchdog: close() and the exit hook still clean up in the normal case
         return None
+
+
+def _no_space(exc: BaseException) -> bool:
+    import errno
+
+    errors = exc.args[0] if isinstance(exc, shutil.Error) and exc.args else []
+    nested = [e for e in errors if isinstance(e, tuple) and len(e) == 3 and "No space left" in str(e[2])]
+    return getattr(exc, "errno", None) == errno.ENOSPC or bool(nested)
+
+
+def _check_command(argv: list[str], cwd: Path) -> None:
+    """Name a program that cannot start (bwrap would report it as its own exit 1)."""
+    prog = argv[0]
+    path = str(cwd / prog) if "/" in prog else shutil.which(prog, path=os.environ.get("PATH", os.defpath))
+    if not path or not os.path.exists(path):
+        raise SandboxError(f"command not found: {prog!r}; check the command or install it")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise SandboxError(f"{prog!r} is not executable: chmod +x it, or run it through its interpreter (sh {prog})")
 
 
 def _wait_for_pids_headroom(cgroup: Path, limit: int, headroom: int = 16, patience: float = 5.0) -> None:

@@ -50,7 +50,18 @@ def main(cgroup: str, root: str) -> None:
                 os.killpg(pgid, signal.SIGKILL)
             except OSError:
                 pass
+    unmount(root)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def unmount(path) -> None:
+    """Detach the sandbox root's disk-cap tmpfs, if it has one (EINVAL otherwise: harmless)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).umount2(os.fsencode(path), 2)  # MNT_DETACH
+    except (OSError, AttributeError, ImportError):
+        pass
 
 
 if __name__ == "__main__":

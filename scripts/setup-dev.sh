@@ -11,6 +11,9 @@ python3 -m pip install -q -e ".[ml,ray,dev]"
 # Headless Chromium: the HTML report and `show --html` pages are checked in a real browser.
 command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# bubblewrap confines the local sandbox (namespaces); setpriv (util-linux) drops root in it.
+command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
     apt-get update -qq

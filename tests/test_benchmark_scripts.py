@@ -23,3 +23,15 @@ def test_script_help_as_a_file_and_as_a_module(name, tmp_path):
     as_module = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"],
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert as_module.returncode == 0 and "usage:" in as_module.stdout, as_module.stderr[-2000:]
+
+
+def test_hostile_battery_counts_contained_attacks():
+    """Two cheap attacks through the local backend: each is counted, with a total per backend."""
+    run = subprocess.run([sys.executable, "-m", "benchmarks.hostile_battery", "--backends", "local",
+                          "--only", "read /etc/shadow,own environment"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert re.search(r"^local: contained [0-2]/2$", run.stdout, re.M), run.stdout
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.hostile_battery", "--backends", "nope"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown backend 'nope'" in bad.stderr

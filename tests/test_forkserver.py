@@ -202,7 +202,9 @@ def test_the_repo_own_modules_are_never_preloaded(tmp_path):
 def test_dead_server_is_restarted_on_the_next_request(tmp_path):
     with open_sandbox("local", tmp_path) as sbx, ForkServer(sbx, python=sys.executable, with_pytest=False) as server:
         assert server.preloaded == [] and server.run_python("import json", timeout=5).ok
-        os.kill(server.info["pid"], signal.SIGKILL)
+        # The process we started (the server, or bwrap holding its pid namespace: the pid the
+        # server reports is its pid inside that namespace).
+        os.kill(server._proc.pid, signal.SIGKILL)
         time.sleep(0.2)
         first = server.run_python("assert 2 + 2 == 4", timeout=5)
         if not first.ok:  # the request raced the death: the one after restarts the server

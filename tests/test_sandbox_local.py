@@ -9,6 +9,7 @@ from sandboxes import Limits, SandboxError, open_sandbox
 from sandbox_helpers import SandboxContract, make_source, source, source_digest  # noqa: F401 (fixtures)
 
 LIMITS = Limits(memory_mb=256, max_procs=64, cpu_seconds=60)
+LIMITS.max_disk_mb = 64  # set after construction: the hostile tests also run against older code
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,13 @@ def sbx(source, source_digest):
 
 class TestLocalSandbox(SandboxContract):
     def require_process_cap(self, sbx):
-        if sbx._cgroup is None and os.geteuid() == 0:
-            pytest.skip("root without a writable pids cgroup: a fork bomb would not be contained here")
+        # As root, a pids cgroup or a uid of the sandbox's own (RLIMIT_NPROC) caps processes.
+        if sbx._cgroup is None and os.geteuid() == 0 and getattr(sbx, "uid", None) is None:
+            pytest.skip("root without a writable pids cgroup or bubblewrap: a fork bomb would not be contained here")
+
+    def require_disk_cap(self, sbx):
+        if getattr(sbx, "disk_capped", True) is False:
+            pytest.skip("no disk cap here: mounting a size-limited tmpfs needs root")
 
     def test_workdir_is_a_private_copy(self, sbx, source):
         assert os.path.realpath(sbx.workdir) != os.path.realpath(source)
@@ -134,3 +140,63 @@ def test_a_failed_copy_leaves_no_sandbox_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         local.LocalSandbox(make_source(tmp_path), limits=LIMITS)
     assert set(Path(tempfile.gettempdir()).glob("patchwarden-sbx-*")) == before
+
+
+def test_watchdog_sees_none_of_the_owner_environment(tmp_path, monkeypatch):
+    """L3: the watchdog outlives commands; its /proc/PID/environ must hold no API key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-watchdog-must-not-see-this")
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        environ = open(f"/proc/{sandbox._watchdog.pid}/environ", "rb").read()
+    assert b"sk-watchdog-must-not-see-this" not in environ
+
+
+def test_confinement_is_reported(tmp_path):
+    from sandboxes.local import confinement
+
+    confined, why = confinement()
+    assert isinstance(confined, bool) and why
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        assert sandbox.confined == confined
+        assert bool(sandbox.notes) == (not confined)
+        if not confined:
+            assert "UNCONFINED" in sandbox.notes[0]
+
+
+def test_an_unconfined_local_sandbox_says_so(tmp_path, monkeypatch):
+    """Where bubblewrap cannot run, the sandbox, the run's notes and the doctor say so."""
+    import sandboxes.local as local
+    from sandboxes.doctor import confinement_line
+
+    monkeypatch.setattr(local, "confinement", lambda: (False, "bubblewrap is not installed"))
+    monkeypatch.setattr("sandboxes.local._WARNED", set())
+    with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
+        assert not sandbox.confined and "UNCONFINED" in sandbox.notes[0]
+        assert sandbox.run(["echo", "ok"]).stdout == "ok\n"  # it still runs, unconfined
+    assert local.sandbox_notes("local") == sandbox.notes and local.sandbox_notes("docker") == []
+    monkeypatch.setattr("sandboxes.local.confinement", lambda: (False, "bubblewrap is not installed"))
+    assert "UNCONFINED" in confinement_line(False)
+
+
+def test_a_command_that_cannot_start_is_named(tmp_path):
+    src = make_source(tmp_path)
+    (src / "plain.sh").write_text("echo hi\n")
+    with open_sandbox("local", src, limits=LIMITS) as sandbox:
+        with pytest.raises(SandboxError, match="command not found: 'no-such-program'"):
+            sandbox.run(["no-such-program"])
+        with pytest.raises(SandboxError, match="not executable"):
+            sandbox.run(["./plain.sh"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the disk cap is a tmpfs mount: root only")
+def test_a_repository_over_the_disk_cap_is_a_clear_error(tmp_path, monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    src = make_source(tmp_path)
+    (src / "big.bin").write_bytes(bytes((LIMITS.max_disk_mb + 8) << 20))
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(real_mkdtemp(*a, **k)) or made[-1])
+    with pytest.raises(SandboxError, match="does not fit the sandbox's disk cap of 64 MiB"):
+        open_sandbox("local", src, limits=LIMITS)
+    assert made and not any(Path(p).exists() for p in made)  # nothing left behind, mount included
