@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shlex
 import pwd
 import random
 import shutil
@@ -93,7 +94,33 @@ def exposed_dirs(masked: list[str]) -> list[str]:
     return found
 
 
-def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_with_parent: bool = True) -> list[str]:
+def _tmp_toolchains(root: Path) -> list[str]:
+    """Toolchain folders (an activated virtualenv, a PATH entry) under /tmp or /dev/shm, which
+    the sandbox replaces with its own: the env root (or the folder itself) to show again."""
+    found = set()
+    for path in toolchain_dirs():
+        if any(_under(path, h) for h in ("/tmp", "/dev/shm")) and not _under(path, str(root)):
+            parent = Path(path).parent
+            env = (parent / "pyvenv.cfg").is_file() or (parent / "conda-meta").is_dir()
+            found.add(str(parent) if env else path)
+    return sorted(found)
+
+
+def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str]:
+    """Host paths the command's own program needs that the sandbox would hide: a virtualenv
+    (with its base interpreter) under /tmp, /dev/shm or a masked home, named by path in the
+    command. They are shown again read-only at the same path."""
+    from .envmount import plan_mounts
+
+    cmd = argv[2] if len(argv) >= 3 and list(argv[:2]) == ["/bin/sh", "-c"] else shlex.join(argv)
+    hidden = ["/tmp", "/dev/shm", *masked_dirs()]
+    plan = plan_mounts(cmd, workdir, environ={})
+    return sorted({src for dst, src in plan.binds.items()
+                   if dst == src and any(_under(src, h) for h in hidden) and not _under(src, str(root))})
+
+
+def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_with_parent: bool = True,
+               expose: list[str] = ()) -> list[str]:
     """The command prefix for one command whose writable world is `root` (cwd: `workdir`).
 
     `uid` (root owners): bwrap runs privileged, sets up the mounts as root (it can reach a
@@ -119,6 +146,15 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
     for path in exposed_dirs(masked):
         if not _under(str(root), path):
             argv += ["--ro-bind", path, path]
+    for path in sorted({*expose, *_tmp_toolchains(root)}):
+        # bwrap would make the missing parents with the host's modes (0700 for pytest's or a
+        # home's folders), which the sandbox uid cannot traverse: make them 0755 first.
+        hidden_root = next((h for h in ("/tmp", "/dev/shm", *masked) if _under(path, h)), None)
+        if hidden_root is not None:
+            parts = Path(path).relative_to(hidden_root).parts[:-1]
+            for i in range(1, len(parts) + 1):
+                argv += ["--perms", "0755", "--dir", os.path.join(hidden_root, *parts[:i])]
+        argv += ["--ro-bind", path, path]
     argv += ["--bind", str(root), str(root), "--chdir", str(workdir), "--"]
     if uid is not None:
         argv += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",

@@ -34,7 +34,7 @@ import weakref
 from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
-from .confine import bwrap_argv, chown_tree, confinement, mount_disk_cap, sandbox_uid
+from .confine import bwrap_argv, hidden_program_binds, chown_tree, confinement, mount_disk_cap, sandbox_uid
 from .watchdog import kill_cgroup, unmount
 
 # Variables a test run legitimately needs; everything else is dropped.
@@ -233,7 +233,8 @@ class LocalSandbox:
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
         if self.confined:
-            argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid) + list(argv)
+            expose = hidden_program_binds(argv, self.root, self._work)
+            argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid, expose=expose) + list(argv)
         try:
             proc = subprocess.Popen(
                 argv,
