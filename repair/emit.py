@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .artifacts import append_jsonl
-from .source_io import encode_like, read_source
+from .source_io import encode_like, read_source, source_encoding
 
 
 def unified_diff(repo: Path, new_files: dict[str, str]) -> str:
@@ -26,6 +27,17 @@ def unified_diff(repo: Path, new_files: dict[str, str]) -> str:
         for line in body:
             chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(chunks)
+
+
+def diff_bytes(repo: Path, patch: str) -> bytes:
+    """A diff from `unified_diff` as bytes `git apply` accepts: each file's part in the encoding
+    that file declares (PEP 263), as git's own diff of a latin-1 file is."""
+    parts = []
+    for part in re.split(r"(?m)^(?=diff --git a/)", patch):
+        m = re.match(r"diff --git a/(\S+) ", part)
+        encoding = source_encoding((repo / m.group(1)).read_bytes()[:1024]) if m and (repo / m.group(1)).is_file() else "utf-8"
+        parts.append(part.encode(encoding, "replace"))
+    return b"".join(parts)
 
 
 class GitProblem(Exception):

@@ -96,8 +96,15 @@ def fixtures(tmp: Path) -> dict[str, Path | str]:
     f["torn_report"] = report
     f["cases"] = tmp / "cases.jsonl"
     f["cases"].write_text(json.dumps({"prompt": "1 + 1 =", "target": " 2"}) + "\n")
+    f["preds"] = tmp / "input-preds.json"  # a valid BouncerBench input-split submission
+    f["preds"].write_text(json.dumps({"i1": {"input_bounce": True, "trace": "t"}}))
     f["bench_run"] = tmp / "bench-run"
-    f["bench_run"].mkdir()
+    f["bench_run"].mkdir()  # a finished `bench run` of one bug
+    (f["bench_run"] / "results.jsonl").write_text(json.dumps({
+        "id": "Python/0", "dataset": "humanevalfix", "bug_type": "", "status": "none", "plausible": False,
+        "fixed_equal_reference": False, "has_reference": True, "patch": "", "message": "", "wall_time": 1.0,
+        "repair_time": 1.0, "candidates_generated": 0, "candidates_validated": 0, "calls": 0, "tokens": 0, "cost": 0.0,
+        "run_dir": "runs/Python-0", "engine": "template", "model": "patchwarden-template"}) + "\n")
     script = tmp / "not-executable.sh"
     script.write_text("#!/bin/sh\necho hi\n")
     script.chmod(0o644)
@@ -128,7 +135,7 @@ def cases(f: dict) -> list[Case]:
         Case("B2", [*r, "--issue", str(f["latin1_issue"]), "--out", out("b2")], "--issue file in latin-1 (not UTF-8)", contains="UTF-8"),
         Case("B3", [*r, "--out", str(f["file"])], "--out is an existing file", contains="--out"),
         Case("B3", [*r, "--out", str(f["under"])], "--out lies under a file", contains="--out"),
-        Case("B3", ["bouncerbench", "export", "--name", "n", "--site", "s", "--out", str(f["file"])], "--out is an existing file", contains="--out"),
+        Case("B3", ["bouncerbench", "export", "--name", "n", "--site", "s", "--input", str(f["preds"]), "--out", str(f["file"])], "--out is an existing file", contains="--out"),
         Case("B3", ["train", "dataset", "--out", str(f["under"])], "--out lies under a file", contains="--out"),
         Case("B3", ["train", "grpo", "--model", "hf:none", "--data", str(f["good_data"]), "--out", str(f["file"])], "--out is an existing file", contains="--out"),
         Case("B3", [*ev, "--details", str(f["adir"])], "--details is a folder", contains="--details"),
