@@ -150,10 +150,10 @@ def eval_cmd(
     rows = rows[:limit] if limit else rows
     if not rows:
         fail(f"no rows to evaluate in {data}/{split}.jsonl")
+    from repair.models.budget import ModelError
     from repair.r1.evaluate import evaluate_policy
     from repair.r1.executor import TestRunner
     from repair.r1.generate import PolicyLoadError, load_policy
-    from repair.models.budget import ModelError
 
     try:
         policy = load_policy(model)

@@ -19,7 +19,7 @@ from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_te
 from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
-from .emit import GitProblem, append_prediction, diff_bytes, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
+from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .localize import localize
 from .pytest_cmd import split_cmd

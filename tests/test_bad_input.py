@@ -191,3 +191,14 @@ def test_torn_tail_is_cut_before_any_append(tmp_path):
     log.path.write_text('{"hash": "h1"}\n{"hash": "h2", "mess')
     log.append({"hash": "h3"})
     assert [json.loads(line)["hash"] for line in log.path.read_text().splitlines()] == ["h1", "h3"]
+
+
+def test_branch_commit_keeps_a_latin1_file_in_latin1(tmp_path):
+    """Also: --branch writes the patched blob in the encoding the file declares, as --apply does."""
+    from repair.emit import create_branch
+
+    src = "# -*- coding: latin-1 -*-\n# Fran\xe7ois\ndef add(a, b):\n    return a - b\n"
+    repo = table.make_repo(tmp_path / "latin1", {"calc.py": src.encode("latin-1")})
+    create_branch(repo, "pw-fix", {"calc.py": src.replace("a - b", "a + b")}, "fix")
+    blob = subprocess.run(["git", "show", "pw-fix:calc.py"], cwd=repo, capture_output=True, check=True).stdout
+    assert blob == src.replace("a - b", "a + b").encode("latin-1")
