@@ -8,10 +8,11 @@ writer died mid-write) is cut off before the next append, so new records never g
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from repair.artifacts import append_line, cut_torn_tail
 
 
 class ResultsWarning(UserWarning):
@@ -72,28 +73,7 @@ class ResultStore:
 
     def repair_tail(self) -> None:
         """Make the file end with a newline: drop a torn last line, terminate a whole one."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with open(self.path, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) == b"\n":
-                return
-            torn = read_results(self.path).torn_tail
-            if torn is not None:
-                fh.truncate(torn)
-            else:
-                fh.seek(0, os.SEEK_END)
-                fh.write(b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        cut_torn_tail(self.path)
 
     def append(self, record: dict) -> None:
-        line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            written = os.write(fd, line)
-            if written != len(line):  # never seen on a local file; keep the line whole anyway
-                os.write(fd, line[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, json.dumps(record, sort_keys=True, default=str))

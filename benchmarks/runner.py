@@ -113,6 +113,34 @@ def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str,
     )
 
 
+def check_settings(settings: BenchSettings) -> None:
+    """The repair settings every bug would use, checked once before any bug runs (BenchError):
+    a bad engine or budget must not turn every bug into an `error` record."""
+    from repair.checks import range_problem, settings_problem
+    from repair.config import RepairConfig
+    from repair.pipeline import ENGINES, RepairInputError
+
+    if settings.engine not in ENGINES:
+        raise BenchError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
+    cfg = RepairConfig(
+        repo=Path("."), test_cmd="python -m pytest", engine=settings.engine, workers=settings.repair_workers,
+        max_candidates=settings.max_candidates, time_budget=settings.time_budget, per_test_timeout=settings.per_test_timeout,
+        model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model, api_base=settings.api_base,
+    )
+    problem = (settings_problem(cfg) or range_problem("--bug-timeout", settings.bug_timeout, 0, False, "seconds per bug"))
+    if problem:
+        raise BenchError(problem.replace("--workers", "--repair-workers"))
+    try:
+        if settings.engine == "srepair" or (settings.engine == "all" and (settings.model or settings.suggest_model or settings.patch_model)):
+            from repair.engines.srepair import check_srepair_config
+
+            check_srepair_config(cfg)
+        if settings.engine == "policy" and not settings.model:
+            raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
+    except RepairInputError as exc:
+        raise BenchError(str(exc)) from exc
+
+
 def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
     """Repair one bug and return its result record. Runs in a worker process or a Ray task;
     never raises for a bug's own failure (that is an `error` record)."""
@@ -215,8 +243,11 @@ def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ra
 
 def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[ResultStore, set[str], list[str]]:
     """Check the output directory; return the store, the ids already done and any problems."""
-    if out.exists() and not out.is_dir():
-        raise BenchError(f"--out {out} is a file: pass a directory")
+    from repair.checks import output_dir_problem
+
+    problem = output_dir_problem(out, "--out")
+    if problem:
+        raise BenchError(problem)
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / RESULTS)
     loaded = store.load(warn=False)
@@ -224,7 +255,8 @@ def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[Resul
         raise BenchError(f"{out} already holds results; pass --resume to continue that run or choose another --out")
     _write_settings(out, settings, resume)
     store.repair_tail()
-    return store, {r["id"] for r in loaded.records}, loaded.problems
+    # Only finished bugs are done: an `error` record (a crash, or settings since corrected) is redone.
+    return store, {r["id"] for r in loaded.records if r.get("status") != "error"}, loaded.problems
 
 
 def _die_with_driver() -> None:
@@ -291,6 +323,29 @@ def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: 
             raise
 
 
+def check_ray_address(address: str, tries: int = 3, timeout: float = 3.0) -> None:
+    """Something must answer at a cluster ADDRESS before Ray is asked to join it: `ray.init`
+    retries an unreachable one forever, inside native code that a SIGTERM does not interrupt."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    target = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = target.rpartition(":")
+    if not port.isdigit():
+        raise BenchError(f"--ray {address!r} is not HOST:PORT; pass the head node's address (e.g. 10.0.0.5:6379) or auto")
+    last: OSError | None = None
+    for attempt in range(tries):
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+            return
+        except OSError as exc:
+            last = exc
+            time.sleep(min(1.0 * (attempt + 1), 3.0))
+    raise BenchError(f"nothing answers at --ray {address} ({getattr(last, 'strerror', None) or last}, {tries} tries); "
+                     "start the cluster there (`ray start --head`) or pass --ray auto for a local Ray")
+
+
 def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int, address: str):
     """Yield records as bugs finish, from Ray tasks (a fresh local Ray for `auto`)."""
     try:
@@ -333,6 +388,9 @@ def run_bench(
     """Repair every bug not yet recorded in `out`, appending each result as it finishes."""
     if workers < 1:
         raise BenchError("--workers must be at least 1")
+    check_settings(settings)
+    if ray:
+        check_ray_address(ray)
     out = Path(out).resolve()
     store, done, problems = prepare_out(out, settings, resume)
     from repair.predictions import write_prediction

@@ -26,6 +26,10 @@ def _run_tests(sbx, test_cmd: str, timeout: float) -> tuple[dict[str, bool] | No
     is_pytest = pytest_args(test_cmd) is not None
     cmd = f"{test_cmd} --junitxml={shlex.quote(JUNIT)}" if is_pytest else test_cmd
     result = sbx.run(cmd, timeout=timeout)
+    if result.returncode in (126, 127):  # the shell could not start it: no evidence either way
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
+        raise ValueError(f"the test command `{test_cmd}` cannot run in the sandbox (exit {result.returncode}: "
+                         f"{last[0][:200]}); fix --test-cmd, the tests were not run")
     if not is_pytest:
         return None, result.ok
     try:

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console, err_console, fail, print_json
+from cli.common import check_out_dir, console, err_console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (optionally with Ray) and build reports.")
 
@@ -53,7 +53,7 @@ def run(
 ):
     """Repair every bug of DATASET; results go to OUT/results.jsonl as bugs finish."""
     from benchmarks.datasets import DatasetError, load_bugs
-    from benchmarks.runner import BenchError, BenchSettings, run_bench
+    from benchmarks.runner import BenchError, BenchSettings, check_settings, run_bench
 
     if limit is not None and limit < 1:
         fail("--limit must be at least 1")
@@ -63,17 +63,19 @@ def run(
         fail("--per-test-timeout must be a positive number of seconds")
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
-    try:
-        options = {"repos": str(repos) if repos else None, "repo_config": str(repo_config) if repo_config else None, "image_template": image_template}
-        bugs = load_bugs(dataset, path, limit, options)
-    except DatasetError as exc:
-        fail(str(exc))
-    if not bugs:
-        fail(f"dataset {dataset} at {path or 'its default location'} holds no bugs")
     settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
                              patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
                              max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
                              bug_timeout=bug_timeout, per_test_timeout=per_test_timeout)
+    try:  # every bug would use these settings: check them (and --out) before loading or running any
+        check_settings(settings)
+        check_out_dir(out)
+        options = {"repos": str(repos) if repos else None, "repo_config": str(repo_config) if repo_config else None, "image_template": image_template}
+        bugs = load_bugs(dataset, path, limit, options)
+    except (DatasetError, BenchError) as exc:
+        fail(str(exc))
+    if not bugs:
+        fail(f"dataset {dataset} at {path or 'its default location'} holds no bugs")
     progress = None if json_out else _Progress()
     try:
         with progress or _nothing():
@@ -144,6 +146,7 @@ def report(
     from benchmarks.report import ReportError, build_report
 
     out = out or (dirs[0] / "report" if len(dirs) == 1 else Path("bench-report"))
+    check_out_dir(out)
     try:
         result = build_report(dirs, out)
     except ReportError as exc:

@@ -76,6 +76,8 @@ def output_cmd(
     issue_text, diff = _read(issue, "issue"), _read(patch, "patch")
     if not diff.strip():
         fail(f"patch file {patch} is empty; pass a unified diff")
+    if test_cmd is not None and not test_cmd.strip():
+        fail("--test-cmd is empty, so the tests cannot run; pass the command, e.g. --test-cmd 'python -m pytest -q'")
     if (repo is None) != (test_cmd is None):
         fail("--repo and --test-cmd go together; pass both to run the tests, or neither")
     if repo is not None:

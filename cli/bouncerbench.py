@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import console, fail, print_json
+from cli.common import check_out_dir, console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Score, run and export bouncers on BouncerBench.")
 
@@ -156,6 +156,7 @@ def export(
     from bouncer.data import BouncerDataError
     from bouncer.submission import export_submission
 
+    check_out_dir(out)
     entries = {k: v for k, v in (("input", input_preds), ("output", output_preds), ("lite", lite_preds)) if v is not None}
     try:
         written = export_submission(out, name, site, oss, entries, icon)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import err_console, fail, print_json
+from cli.common import check_out_dir, err_console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas.")
 
@@ -57,6 +57,7 @@ def mint(
 
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
+    check_out_dir(out)
     rows = _guard(lambda: read_cases(cases))
     base, tok = _guard(lambda: _load(model))
     config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale)
@@ -94,6 +95,7 @@ def irepair(
 
     if method not in METHODS:
         fail(f"--method {method}: use one of {', '.join(METHODS)}")
+    check_out_dir(out)
     errors = _guard(lambda: read_error_data(error_data))
     utility = _guard(lambda: read_texts(utility_data))
     base, tok = _guard(lambda: _load(model))
@@ -126,7 +128,13 @@ def eval_cmd(
     report_path = model / "report.json"
     if not report_path.is_file():
         fail(f"`{report_path}` not found; pass the --out folder of `neuron mint` or `neuron irepair` as --model")
-    base = base or "hf:" + json.loads(report_path.read_text())["base_model"]
+    try:
+        recorded = json.loads(report_path.read_text(encoding="utf-8"))["base_model"]
+    except json.JSONDecodeError as exc:
+        fail(f"{report_path}:{exc.lineno}: not valid JSON ({exc.msg}); rerun `neuron mint`/`neuron irepair` to rewrite it")
+    except (KeyError, TypeError, UnicodeDecodeError):
+        fail(f"{report_path} records no base_model; pass --base hf:PATH or rerun `neuron mint`/`neuron irepair`")
+    base = base or "hf:" + recorded
     rows = _guard(lambda: read_cases(cases))
     texts = _guard(lambda: read_texts(heldout)) if heldout else None
     base_model, tok = _guard(lambda: _load(base))

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import console, err_console, fail, print_json
+from cli.common import check_range, console, err_console, fail, print_json, read_text_file
 
 REPO_ARG = typer.Argument(..., help="Path of the repository (a folder; git is needed only for --apply/--branch).")
 TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.')
@@ -59,11 +59,7 @@ def repair(
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
-    issue_text = None
-    if issue is not None:
-        if not issue.is_file():
-            fail(f"issue file {issue} does not exist; pass a text file with --issue")
-        issue_text = issue.read_text()
+    issue_text = read_text_file(issue, "issue", "--issue") if issue is not None else None
     pinned = [f.strip() for f in functions.split(",") if f.strip()] if functions else []
     cfg = RepairConfig(
         repo=repo, test_cmd=test_cmd, issue=issue_text, engine=engine, sandbox=sandbox, image=image, workers=workers,
@@ -135,6 +131,7 @@ def localize(
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
+    check_range("--top", top, 1, what="functions to list")
     try:
         run, ranked = localize_repo(repo, test_cmd, sandbox, image, test_timeout)
     except RepairInputError as exc:

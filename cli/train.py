@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli.common import console, err_console, fail, print_json
+from cli.common import check_out_dir, check_out_file, check_range, console, err_console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Repair-R1: build datasets, train test-then-repair policies with GRPO, evaluate.")
 
@@ -45,6 +45,8 @@ def dataset_cmd(
         fail(f"unknown source(s) {unknown or from_!r}: use --from humanevalfix, humaneval-mutants or both (comma-separated)")
     if mutants_per_problem < 1:
         fail("--mutants-per-problem must be at least 1")
+    check_range("--workers", workers, 1, what="parallel sandbox jobs")
+    check_out_dir(out)
     rows: list[dict] = []
     try:
         if "humanevalfix" in sources:
@@ -56,6 +58,8 @@ def dataset_cmd(
                 task = bar.add_task("checking mutants in the sandbox", total=None)
                 rows += humaneval_mutants(runner, mutants_per_problem,
                                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+        if not rows:  # an empty dataset written with exit 0 would only fail later, in training
+            raise DatasetError(f"no rows in {path or 'the sources'}: pass a HumanEvalFix JSONL with at least one problem")
         train, test = split_rows(rows, folds, fold, seed)
     except DatasetError as exc:
         fail(str(exc))
@@ -94,6 +98,10 @@ def grpo_cmd(
     from repair.r1.dataset import DatasetError
     from repair.r1.train import TrainError, TrainRequest, train_grpo
 
+    check_range("--max-steps", max_steps, 1, what="optimizer steps")
+    check_range("--workers", workers, 1, what="parallel sandbox jobs")
+    check_out_dir(out)
+
     req = TrainRequest(model=model, data=data, out=out, num_generations=num_generations, max_steps=max_steps,
                        use_vllm=use_vllm, vllm_mode=vllm_mode, resume=resume, config_file=config, workers=workers)
     try:
@@ -128,6 +136,11 @@ def eval_cmd(
 
     if samples < 1:
         fail("--samples must be at least 1")
+    check_range("--limit", limit, 1, what="bugs to evaluate")
+    check_range("--temperature", temperature, 0, what="0 = greedy")
+    check_range("--max-tokens", max_tokens, 1, what="longest answer in tokens")
+    check_range("--workers", workers, 1, what="parallel sandbox jobs")
+    check_out_file(details, "--details")
     if split not in ("test", "train"):
         fail(f"--split must be test or train, got {split!r}")
     try:
@@ -137,6 +150,7 @@ def eval_cmd(
     rows = rows[:limit] if limit else rows
     if not rows:
         fail(f"no rows to evaluate in {data}/{split}.jsonl")
+    from repair.models.budget import ModelError
     from repair.r1.evaluate import evaluate_policy
     from repair.r1.executor import TestRunner
     from repair.r1.generate import PolicyLoadError, load_policy
@@ -145,10 +159,13 @@ def eval_cmd(
         policy = load_policy(model)
     except PolicyLoadError as exc:
         fail(str(exc))
-    with TestRunner(workers=workers) as runner, _progress() as bar, contextlib.redirect_stdout(sys.stderr):
-        task = bar.add_task("sampling answers", total=len(rows))
-        report = evaluate_policy(policy, rows, runner, samples=samples, temperature=temperature, max_tokens=max_tokens,
-                                 progress=lambda n: bar.advance(task, n))
+    try:
+        with TestRunner(workers=workers) as runner, _progress() as bar, contextlib.redirect_stdout(sys.stderr):
+            task = bar.add_task("sampling answers", total=len(rows))
+            report = evaluate_policy(policy, rows, runner, samples=samples, temperature=temperature, max_tokens=max_tokens,
+                                     progress=lambda n: bar.advance(task, n))
+    except ModelError as exc:  # a model server that does not answer: one line, not a traceback
+        fail(f"the model {model} did not answer: {exc}")
     summary = report.summary()
     if details:
         from pathlib import Path

@@ -131,4 +131,6 @@ def patched_files(repo: Path, cand: Candidate) -> dict[str, str]:
     by_path: dict[str, list[FunctionEdit]] = {}
     for e in cand.edits:
         by_path.setdefault(e.path, []).append(e)
-    return {p: apply_edits((repo / p).read_text(), es) for p, es in by_path.items()}
+    from .source_io import read_source
+
+    return {p: apply_edits(read_source(repo / p), es) for p, es in by_path.items()}

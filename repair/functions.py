@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .core import FunctionInfo
+from .source_io import read_source
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def repo_functions(repo: Path, files: Iterable[str] | None = None) -> tuple[list
     problems: dict[str, str] = {}
     for rel in files if files is not None else source_files(repo):
         try:
-            text = (repo / rel).read_text(encoding="utf-8")
+            text = read_source(repo / rel)
         except (OSError, UnicodeDecodeError) as exc:
             problems[rel] = f"unreadable: {exc}"
             continue

@@ -17,14 +17,16 @@ from sandboxes import Limits, SandboxError, SandboxSpec, open_spec
 from sandboxes.local import sandbox_notes
 
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
+from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
-from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
+from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
 from .localize import localize
 from .pytest_cmd import split_cmd
 from .sandbox_choice import choose_sandbox
+from .source_io import read_source
 from .testrun import TestCommandProblem, TestRun, run_tests
 
 DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
@@ -65,6 +67,9 @@ def prepare_run_dir(cfg: RepairConfig) -> Path:
 
 
 def check_inputs(cfg: RepairConfig) -> Path:
+    problem = settings_problem(cfg) or output_dir_problem(cfg.out, "--out") or output_file_problem(cfg.predictions, "--predictions")
+    if problem:  # before any work: a bad number must not cost a whole run
+        raise RepairInputError(problem)
     repo = Path(cfg.repo)
     if not repo.exists():
         raise RepairInputError(f"{repo} does not exist; pass the path of the repository to repair")
@@ -80,8 +85,6 @@ def check_inputs(cfg: RepairConfig) -> Path:
         raise RepairInputError(f"unknown engine {cfg.engine!r}; choose one of {', '.join(ENGINES)}")
     if cfg.apply and cfg.branch:
         raise RepairInputError("--apply and --branch exclude each other; choose one")
-    if cfg.workers < 1:
-        raise RepairInputError("--workers must be at least 1")
     if bool(cfg.instance_id) != bool(cfg.predictions):
         raise RepairInputError("--instance-id and --predictions go together; pass both")
     if cfg.predictions:
@@ -147,7 +150,7 @@ def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
             continue
         if path not in cache:
             try:
-                cache[path] = extract_functions((repo / path).read_text(), path)
+                cache[path] = extract_functions(read_source(repo / path), path)
             except Exception:
                 cache[path] = []
         name = rest.split("::")[-1].split("[")[0]
@@ -312,7 +315,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     best = _best(plausible, all_cands, repo)
     new_files = patched_files(repo, best)
     patch = unified_diff(repo, new_files)
-    write_text(run_dir / "patch.diff", patch)
+    write_text(run_dir / "patch.diff", diff_bytes(repo, patch))  # each file in its own encoding
     outcome.patch, outcome.candidate_id = patch, best.id
 
     gate = _output_gate(cfg, ctx, best, patch, plausible, done, all_cands)

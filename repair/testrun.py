@@ -104,6 +104,9 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
                                  f"results cannot be trusted: {_last_line(tail)}; run the test command by hand to see it")
     if not results and res.returncode not in (0, 5):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
+    if not results:  # pytest exit 5: "all 0 tests pass" would be no evidence of anything
+        raise TestCommandProblem(f"the test command `{test_cmd}` collected no tests (pytest exit {res.returncode}); "
+                                 "add tests that show the bug, or point --test-cmd at the folder that holds them")
     coverage = None
     if with_coverage:
         try:

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Protocol
 from repair.core import Candidate, TestResult, patched_files
 from repair.junit import merge_by_nodeid, parse_junit
 from repair.pytest_cmd import pytest_args, python_of, split_cmd
+from repair.source_io import encode_files
 from sandboxes import open_spec
 from sandboxes.base import SandboxSpec
 from sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
@@ -303,8 +304,8 @@ class ColdValidator(_ValidatorBase):
         else:
             cmd = self.test_cmd
             env = {"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1 -p no:cacheprovider"}
-        originals = {rel_path: (self.repo / rel_path).read_text() for rel_path in files}
-        self.sandbox.put_files(files)
+        originals = {rel_path: (self.repo / rel_path).read_bytes() for rel_path in files}
+        self.sandbox.put_files(encode_files(self.repo, files))
         try:
             res = self.sandbox.run(cmd, timeout=self.timeout + self.allowance, env=env)
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import json
 import os
 import select
@@ -490,7 +491,7 @@ class Server:
                     saved[path] = None
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "wb") as fh:
-                    fh.write(text.encode())
+                    fh.write(text.encode(_declared_encoding(text)))  # a PEP 263 cookie wins over UTF-8
                 _drop_pyc(path)
         except BaseException:
             self.restore(saved)
@@ -675,6 +676,15 @@ class Server:
             ok, error = bool(reported["ok"]), reported["error"]
         return {"ok": ok, "error": error, "stdout": out["capture"].text_head(), "timed_out": out["timed_out"],
                 "duration": out["duration"], "returncode": out["returncode"], "cpu": out["cpu"]}
+
+
+def _declared_encoding(text: str) -> str:
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(text[:1024].encode("utf-8", "replace")).readline)[0].replace("-sig", "")
+    except SyntaxError:
+        return "utf-8"
 
 
 def _drop_pyc(path: str) -> None:

@@ -269,7 +269,11 @@ class LocalSandbox:
     def run(self, cmd, timeout: float = 60.0, env: dict[str, str] | None = None, stdin: str | None = None) -> RunResult:
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         start = time.monotonic()
-        proc = self._popen(argv, env, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        try:
+            proc = self._popen(argv, env, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        except PermissionError:  # found but not executable: 126, as a shell (and Docker) answers
+            return RunResult(126, "", f"patchwarden: cannot execute {argv[0]}: permission denied; make it executable "
+                             f"(chmod +x {argv[0]}) or run it through its interpreter\n", time.monotonic() - start)
         cap = self.limits.output_cap
         out = _CappedReader(proc.stdout, cap)
         err = _CappedReader(proc.stderr, cap)

@@ -130,7 +130,7 @@ def test_corrupt_and_torn_lines_are_reported_and_their_bugs_rerun(serial, datase
 def test_output_dir_with_results_needs_resume_and_the_same_settings(serial, dataset):
     proc = bench("run", "jsonl", "--path", str(dataset), "--out", str(serial), *RUN_FLAGS)
     assert proc.returncode == 2 and "pass --resume" in proc.stderr and "Traceback" not in proc.stderr
-    proc = bench("run", "jsonl", "--path", str(dataset), "--out", str(serial), "--resume", "--engine", "srepair")
+    proc = bench("run", "jsonl", "--path", str(dataset), "--out", str(serial), "--resume", "--engine", "srepair", "--model", "openai:m")
     assert proc.returncode == 2 and "engine was 'template'" in proc.stderr
 
 

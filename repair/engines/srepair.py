@@ -54,6 +54,7 @@ from repair.prompts.srepair import (
     suggestion_messages,
 )
 from repair.pyast import safe_parse
+from repair.source_io import read_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_TOKENS = 200  # SRepair cuts the error message to about 200 tokens
@@ -185,7 +186,7 @@ class SRepairEngine:
 
     def _repair_group(self, ctx: BugContext, group: list[SuspiciousFunction]) -> Iterator[Candidate]:
         fns = [s.function for s in group]
-        files = {fn.path: (Path(ctx.repo) / fn.path).read_text(encoding="utf-8") for fn in fns}
+        files = {fn.path: read_source(Path(ctx.repo) / fn.path) for fn in fns}
         test = self._pick_test(ctx, fns)
         test_src = ctx.test_sources.get(test.nodeid) if test else None
         error = error_message(test) if test else ""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections import defaultdict, deque
 from pathlib import Path
 
+from repair.artifacts import append_jsonl
 from repair.models.budget import ModelError
 
 LOG_NAME = "model_calls.jsonl"
@@ -36,11 +36,8 @@ class CallLog:
         self._lock = threading.Lock()
 
     def append(self, entry: dict) -> None:
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        with self._lock:  # a torn tail of a killed run is cut before the first append
+            append_jsonl(self.path, entry, ensure_ascii=False)
 
 
 class ReplaySource:

@@ -15,6 +15,7 @@ from typing import Iterator
 from repair.core import BugContext, Candidate, FunctionEdit
 from repair.extract import extract_function, indent_before
 from repair.imports import import_edit
+from repair.source_io import read_source
 
 from .answer import parse_answer
 from .prompt import as_messages, build_prompt
@@ -32,6 +33,7 @@ class PolicyEngine:
         self.max_tokens = max_tokens
         self.rejected = 0
         self.reject_reasons: Counter = Counter()
+        self._answered = False  # a model that never answers is a setup problem, not "no patch"
 
     def usage(self) -> dict | None:
         """The model's call/token/cost totals, when its backend meters them (repair.models)."""
@@ -47,7 +49,7 @@ class PolicyEngine:
         for rank, sus in enumerate(ctx.suspicious[: self.top_functions]):
             func = sus.function
             try:
-                module_text = (ctx.repo / func.path).read_text()
+                module_text = read_source(ctx.repo / func.path)
                 indent = indent_before(module_text, func.start_byte)
             except (OSError, UnicodeDecodeError):
                 module_text, indent = None, ""
@@ -59,7 +61,12 @@ class PolicyEngine:
                 self._reject(f"model error: {type(exc).__name__}")
                 if type(exc).__name__ == "BudgetExceeded":  # caps reached: no further call can succeed
                     return
+                if not self._answered and _is_model_error(exc):
+                    from repair.pipeline import RepairInputError  # like SRepair: exit 2, naming the server
+
+                    raise RepairInputError(f"the policy model did not answer: {exc}") from exc
                 continue
+            self._answered = True
             for i, text in enumerate(answers):
                 answer = parse_answer(text or "")
                 if answer.fix is None:
@@ -118,3 +125,11 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
     except Exception as exc:
         raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
     return PolicyEngine(model, top_functions=max(1, cfg.suggestions), samples=max(1, cfg.patches_per_suggestion))
+
+
+def _is_model_error(exc: Exception) -> bool:
+    try:
+        from repair.models.budget import ModelError
+    except ImportError:
+        return False
+    return isinstance(exc, ModelError)
