@@ -33,6 +33,14 @@ SETTINGS_THAT_MATTER = ("dataset", "path", "engine", "model", "suggest_model", "
 class BenchError(Exception):
     """Bad input or an unusable output directory; the message names the fix."""
 
+    environment = False  # True: the machine or a service failed (a worker died, Ray unreachable), not the input
+
+
+class BenchEnvironmentError(BenchError):
+    """A worker died or the Ray cluster cannot be reached: exit 4 in the CLI."""
+
+    environment = True
+
 
 class BugTimeout(Exception):
     """A bug's repair ran past its wall-clock cap (a hang the repair's own timeouts missed)."""
@@ -301,7 +309,7 @@ def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: i
         else:
             ray.init(address=address, **options)
     except Exception as exc:
-        raise BenchError(f"cannot start or reach Ray at {address!r}: {exc}; pass --ray auto for a local one or a reachable ADDRESS") from exc
+        raise BenchEnvironmentError(f"cannot start or reach Ray at {address!r}: {exc}; pass --ray auto for a local one or a reachable ADDRESS") from exc
     try:
         task = ray.remote(num_cpus=settings.repair_workers)(run_one)
         args = asdict(settings), str(out)
@@ -345,7 +353,7 @@ def run_bench(
         except (KeyboardInterrupt, BenchError):
             raise
         except Exception as exc:  # a worker process or Ray task died (OOM killer, lost node)
-            raise BenchError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
+            raise BenchEnvironmentError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
                              f"in {store.path}: continue with --resume") from exc
     summary.wall_time = round(time.monotonic() - started, 3)
     _record_session(out, summary.wall_time, workers, ray, summary.ran)

@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from cli.common import console, err_console, fail, print_json
+from cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (optionally with Ray) and build reports.")
 
@@ -18,7 +19,7 @@ def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the
 
     rows = {name: get_dataset(name).HELP for name in available()}
     if json_out:
-        print_json(rows)
+        print_json({"datasets": [{"name": name, "help": text} for name, text in rows.items()]})
         return
     for name, text in rows.items():
         console.print(f"[bold]{name}[/]  {text}", highlight=False)
@@ -75,10 +76,10 @@ def run(
         with progress or _nothing():
             summary = run_bench(bugs, settings, out, workers=workers, ray=ray, resume=resume,
                                 on_start=progress.start if progress else _warn_problems, on_result=progress.update if progress else None)
-    except BenchError as exc:
-        fail(str(exc))
-    if json_out:
-        print_json(summary.to_dict() | {"out": str(out)})
+    except BenchError as exc:  # a dead worker or an unreachable Ray cluster is the environment's failure (4)
+        fail(str(exc), exit_code_for(exc))
+    if json_out:  # `fixed` is kept for scripts written before the contract; `fixed_equal_reference` is the shared name
+        print_json(summary.to_dict() | {"out": str(out), "fixed_equal_reference": summary.fixed})
         return
     console.print(
         f"{summary.ran} bugs repaired in {summary.wall_time:.1f}s ({summary.skipped} already done): "

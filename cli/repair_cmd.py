@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from cli.common import console, err_console, fail, print_json
+from cli.contract import exit_code_for
 
 REPO_ARG = typer.Argument(..., help="Path of the repository (a folder; git is needed only for --apply/--branch).")
 TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.')
@@ -79,8 +80,8 @@ def repair(
             outcome = run_repair(cfg)
         else:
             outcome = _run_with_progress(cfg, run_repair)
-    except RepairInputError as exc:
-        fail(str(exc))
+    except RepairInputError as exc:  # a model server down or Docker failing mid-run: exit 4, not bad input
+        fail(str(exc), exit_code_for(exc))
     if json_out:
         print_json(outcome.to_dict())
     else:
@@ -137,8 +138,8 @@ def localize(
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
     try:
         run, ranked = localize_repo(repo, test_cmd, sandbox, image, test_timeout)
-    except RepairInputError as exc:
-        fail(str(exc))
+    except RepairInputError as exc:  # a model server down or Docker failing mid-run: exit 4, not bad input
+        fail(str(exc), exit_code_for(exc))
     rows = [{"rank": i + 1, "function": s.function.key, "score": s.score, "lines": [s.function.start_line, s.function.end_line], "evidence": s.evidence} for i, s in enumerate(ranked[:top])]
     if json_out:
         print_json({"failing_tests": [r.nodeid for r in run.failing], "functions": rows})
