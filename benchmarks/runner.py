@@ -293,7 +293,9 @@ def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: 
 
 
 def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int, address: str):
-    """Yield records as bugs finish, from Ray tasks (a fresh local Ray for `auto`)."""
+    """Yield records as bugs finish, from Ray tasks (address semantics: benchmarks/ray_address.py)."""
+    from benchmarks.ray_address import connect_failure_hint, ray_init_kwargs
+
     try:
         import ray
     except ImportError as exc:
@@ -304,12 +306,10 @@ def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: i
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
     try:
-        if address == "auto":
-            ray.init(address="local", num_cpus=workers, object_store_memory=100 * 1024 * 1024, **options)
-        else:
-            ray.init(address=address, **options)
+        ray.init(**ray_init_kwargs(address, workers), **options)
     except Exception as exc:
-        raise BenchEnvironmentError(f"cannot start or reach Ray at {address!r}: {exc}; pass --ray auto for a local one or a reachable ADDRESS") from exc
+        raise BenchEnvironmentError(f"cannot start or reach Ray at {address!r} ({type(exc).__name__}: {exc}); "
+                                    f"{connect_failure_hint(address)}") from exc
     try:
         task = ray.remote(num_cpus=settings.repair_workers)(run_one)
         args = asdict(settings), str(out)

@@ -35,8 +35,8 @@ def run(
     patch_model: Optional[str] = typer.Option(None, "--patch-model", help="SRepair's patch model."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     out: Path = typer.Option(..., "--out", help="Output directory: results.jsonl, runs/<bug>/, bench.json."),
-    workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or Ray CPUs with --ray auto)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks: `auto` starts a local Ray, or a cluster ADDRESS."),
+    workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or the CPUs of the Ray started by --ray local)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks, with Ray's address semantics: auto (connect to a running cluster), local (start one for this run), ray://HOST:PORT or HOST:PORT. Default: RAY_ADDRESS when set, else no Ray."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N bugs of the dataset."),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out: skip bugs already recorded."),
     sandbox: str = typer.Option("auto", "--sandbox", help="Sandbox for tests: auto, local or docker."),
@@ -61,6 +61,12 @@ def run(
         fail("--per-test-timeout must be a positive number of seconds")
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
+    from benchmarks.ray_address import RayAddressError, resolve_ray_address
+
+    try:
+        ray = resolve_ray_address(ray)
+    except RayAddressError as exc:
+        fail(str(exc))
     try:
         bugs = load_bugs(dataset, path, limit)
     except DatasetError as exc:
