@@ -54,7 +54,7 @@ def repair(
 ):
     """Repair a repository: run the tests, localize, generate candidates, validate each in a
     sandbox, and emit the best plausible patch. Exit 0 = plausible patch, 1 = none,
-    2 = bad input, 3 = abstained."""
+    2 = bad input, 3 = abstained, 4 = environment or service failure (model server down, Docker)."""
     from repair.config import RepairConfig
     from repair.pipeline import RepairInputError, run_repair
 
