@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from cli.common import console, fail, print_json
-from cli.contract import EXIT_DONE, EXIT_ENVIRONMENT, EXIT_NO_RESULT
+from cli.contract import EXIT_DONE, EXIT_ENVIRONMENT, EXIT_NO_RESULT, exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run commands in local or Docker sandboxes; build the image; check backends.")
 
@@ -50,8 +50,8 @@ def run(
                 fail(mounts.problem)
         with open_sandbox(chosen, workdir, image=image_name, limits=limits, mounts=mounts) as sbx:
             result = sbx.run(list(cmd), timeout=timeout)
-    except SandboxError as exc:  # the sandbox could not start or run (Docker engine, image): the environment
-        fail(str(exc), EXIT_ENVIRONMENT)
+    except SandboxError as exc:  # Docker engine, image or container failing: 4; a command not found: 2
+        fail(str(exc), exit_code_for(exc))
     code = result.returncode
     shell_code = 128 - code if code < 0 else min(code, 255)  # killed by signal N -> 128+N, like a shell
     if as_json:  # `duration` is kept for scripts written before the contract; `wall_time` is the shared name
@@ -184,7 +184,7 @@ def prune(
     try:
         removed = prune_all(everything)
     except SandboxError as exc:
-        fail(str(exc), EXIT_ENVIRONMENT)
+        fail(str(exc), exit_code_for(exc, EXIT_ENVIRONMENT))
     if as_json:
         print_json({"removed": removed})
     elif removed:

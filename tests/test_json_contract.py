@@ -143,3 +143,16 @@ def test_model_outage_exits_4_unless_a_fallback_is_asked_for(tmp_path):
     assert err["meaning"] == "environment or service failure" and "--fallback heuristic" in err["error"]
     decision = checked(cli(*base, "--fallback", "heuristic"), 0, "patchwarden.bounce.input/1")
     assert "LLM unavailable" in decision["explanation"]
+
+
+def test_repair_model_outage_and_missing_docker_exit_4(tmp_path):
+    repo = make_repo(tmp_path / "shapes", SHAPES)
+    common = ["repair", str(repo), "--test-cmd", "python -m pytest -q", "--no-bounce", "--json"]
+    proc = cli(*common, "--sandbox", "local", "--engine", "srepair", "--model", "openai:coder", "--api-base", _dead_server(),
+               "--out", str(tmp_path / "run1"))
+    err = checked(proc, 4, "patchwarden.error/1")
+    assert err["command"] == "repair" and "check that the server is up" in err["error"]
+    proc = cli(*common, "--sandbox", "docker", "--out", str(tmp_path / "run2"), env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert checked(proc, 4, "patchwarden.error/1")["meaning"] == "environment or service failure"
+    # Bad input stays 2.
+    assert checked(cli(*common, "--engine", "magic", "--out", str(tmp_path / "run3")), 2, "patchwarden.error/1")
