@@ -62,3 +62,33 @@ def test_auto_connects_to_a_running_cluster_and_says_how_to_start_one(one_bug, t
 def test_a_bad_address_is_bad_input(one_bug, tmp_path):
     proc = _bench(one_bug, tmp_path / "out", env={"RAY_ADDRESS": "nonsense"})
     assert proc.returncode == 2 and "RAY_ADDRESS='nonsense'" in proc.stderr
+
+
+@pytest.mark.slow  # starts a real Ray head (~10 s) and connects a bench run to it
+def test_auto_joins_the_ray_cluster_already_running(one_bug, tmp_path):
+    pytest.importorskip("ray")
+    import tempfile
+    import time
+
+    raytmp = tempfile.mkdtemp(prefix="pwray", dir="/tmp")  # short: Ray's socket paths must fit AF_UNIX limits
+    env = {**os.environ, "RAY_TMPDIR": raytmp, "PYTHONPATH": str(ROOT)}
+    head = subprocess.Popen([sys.executable, "-c", (
+        "import ray, sys, time; ray.init(address='local', num_cpus=2, include_dashboard=False); "
+        "print(ray.get_runtime_context().gcs_address, flush=True); sys.stdin.read()")],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        gcs = head.stdout.readline().strip()
+        assert gcs, "the Ray head did not start"
+        started = time.monotonic()
+        proc = _bench(one_bug, tmp_path / "out", "--ray", "auto", env={"RAY_TMPDIR": raytmp})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout)["ran"] == 1
+        # It joined the running cluster (whose session dir lives in RAY_TMPDIR) instead of starting its own.
+        sessions = list(Path(raytmp, "ray").glob("session_2*"))
+        assert len(sessions) == 1, (sessions, time.monotonic() - started)
+    finally:
+        head.stdin.close()
+        head.wait(timeout=60)
+        import shutil
+
+        shutil.rmtree(raytmp, ignore_errors=True)
