@@ -81,8 +81,10 @@ def error_object(message: str, code: int, command: str | None = None) -> dict:
             "error": message, "exit_code": code, "meaning": EXIT_CODES.get(code, "interrupted" if code == 130 else "error")}
 
 
+# By class name, so that no optional library must be imported to classify. Not openai's APIError: its
+# subclasses include a refused key (401) or an unknown model (404), which the user fixes (exit 2).
 _ENV_ERRORS = ("APIConnectionError", "APITimeoutError", "InternalServerError", "RateLimitError", "ConnectError",
-               "ConnectTimeout", "DockerException", "APIError", "RayError", "BrokenProcessPool")
+               "ConnectTimeout", "DockerException", "RayError", "BrokenProcessPool")
 
 
 def is_environment_failure(exc: BaseException) -> bool:

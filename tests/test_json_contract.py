@@ -156,3 +156,30 @@ def test_repair_model_outage_and_missing_docker_exit_4(tmp_path):
     assert checked(proc, 4, "patchwarden.error/1")["meaning"] == "environment or service failure"
     # Bad input stays 2.
     assert checked(cli(*common, "--engine", "magic", "--out", str(tmp_path / "run3")), 2, "patchwarden.error/1")
+
+
+def test_what_counts_as_an_environment_failure():
+    import openai
+
+    httpx = pytest.importorskip("httpx2" if hasattr(openai._exceptions, "httpx2") else "httpx")  # what this openai uses
+
+    from cli.contract import exit_code_for
+    from repair.models import ModelError
+    from sandboxes import SandboxError
+
+    request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+
+    def wrapped(cause):
+        try:
+            try:
+                raise cause
+            except Exception as exc:
+                raise ModelError("model failed") from exc
+        except ModelError as err:
+            return err
+
+    assert exit_code_for(wrapped(openai.APIConnectionError(request=request))) == 4  # server down
+    refused = openai.AuthenticationError("no", response=httpx.Response(401, request=request), body=None)
+    assert exit_code_for(wrapped(refused)) == 2  # a wrong key is the user's to fix
+    assert exit_code_for(SandboxError("image missing", environment=True)) == 4
+    assert exit_code_for(SandboxError("command not found: 'pytset'")) == 2
