@@ -35,6 +35,14 @@ SETTINGS_THAT_MATTER = ("dataset", "path", "engine", "model", "suggest_model", "
 class BenchError(Exception):
     """Bad input or an unusable output directory; the message names the fix."""
 
+    environment = False  # True: the machine or a service failed (a worker died, Ray unreachable), not the input
+
+
+class BenchEnvironmentError(BenchError):
+    """A worker died or the Ray cluster cannot be reached: exit 4 in the CLI."""
+
+    environment = True
+
 
 class BugTimeout(Exception):
     """A bug's repair ran past its wall-clock cap (a hang the repair's own timeouts missed)."""
@@ -347,7 +355,9 @@ def check_ray_address(address: str, tries: int = 3, timeout: float = 3.0) -> Non
 
 
 def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int, address: str):
-    """Yield records as bugs finish, from Ray tasks (a fresh local Ray for `auto`)."""
+    """Yield records as bugs finish, from Ray tasks (address semantics: benchmarks/ray_address.py)."""
+    from benchmarks.ray_address import connect_failure_hint, ray_init_kwargs
+
     try:
         import ray
     except ImportError as exc:
@@ -358,12 +368,10 @@ def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: i
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
     try:
-        if address == "auto":
-            ray.init(address="local", num_cpus=workers, object_store_memory=100 * 1024 * 1024, **options)
-        else:
-            ray.init(address=address, **options)
+        ray.init(**ray_init_kwargs(address, workers), **options)
     except Exception as exc:
-        raise BenchError(f"cannot start or reach Ray at {address!r}: {exc}; pass --ray auto for a local one or a reachable ADDRESS") from exc
+        raise BenchEnvironmentError(f"cannot start or reach Ray at {address!r} ({type(exc).__name__}: {exc}); "
+                                    f"{connect_failure_hint(address)}") from exc
     try:
         task = ray.remote(num_cpus=settings.repair_workers)(run_one)
         args = asdict(settings), str(out)
@@ -413,7 +421,7 @@ def run_bench(
         except (KeyboardInterrupt, BenchError):
             raise
         except Exception as exc:  # a worker process or Ray task died (OOM killer, lost node)
-            raise BenchError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
+            raise BenchEnvironmentError(f"a worker died ({type(exc).__name__}: {exc}); the {summary.ran} results so far are saved "
                              f"in {store.path}: continue with --resume") from exc
     summary.wall_time = round(time.monotonic() - started, 3)
     _record_session(out, summary.wall_time, workers, ray, summary.ran)

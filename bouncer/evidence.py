@@ -303,11 +303,12 @@ class EvidenceOutputBouncer:
 
     name = "evidence-output"
 
-    def __init__(self, threshold: float = 0.5, llm_judge=None):
+    def __init__(self, threshold: float = 0.5, llm_judge=None, fallback: bool = True):
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold {threshold} outside [0, 1]")
         self.threshold = threshold
         self.llm_judge = llm_judge  # an LLMOutputBouncer, or None
+        self.fallback = fallback  # False: a judge that fails raises instead of being left out
 
     def judge_evidence(self, ev: PatchEvidence) -> Decision:
         f = patch_features(ev)
@@ -317,6 +318,8 @@ class EvidenceOutputBouncer:
             try:
                 verdict = self.llm_judge.judge(ev.issue or "", ev.patch)
             except Exception as exc:  # the evidence still stands without the judge
+                if not self.fallback:
+                    raise
                 verdict = None
                 trace["llm_error"] = str(exc)[:500]
                 why.append(f"LLM judge unavailable ({type(exc).__name__})")

@@ -24,8 +24,9 @@ from .heuristic import HeuristicInputBouncer
 _SKIP = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
 
 
-def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) -> Decision | None:
-    """Judge an issue before repairing it; None when there is no issue text to judge."""
+def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None, fallback: bool = True) -> Decision | None:
+    """Judge an issue before repairing it; None when there is no issue text to judge.
+    fallback=False: a model that fails raises instead of giving way to the heuristic."""
     if not issue_text or not issue_text.strip():
         return None
     if model is not None:
@@ -34,6 +35,8 @@ def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) ->
         try:
             return LLMInputBouncer(model).judge(issue_text)
         except Exception as exc:  # a dead server must not stop a repair: fall back to the heuristic
+            if not fallback:
+                raise
             decision = HeuristicInputBouncer(threshold).judge(issue_text)
             decision.explanation = f"LLM unavailable ({type(exc).__name__}), heuristic used: {decision.explanation}"
             decision.trace["llm_error"] = str(exc)[:500]
@@ -41,14 +44,14 @@ def input_gate(issue_text: str | None, *, threshold: float = 0.5, model=None) ->
     return HeuristicInputBouncer(threshold).judge(issue_text)
 
 
-def output_gate(evidence: PatchEvidence, *, threshold: float = 0.5, model=None) -> Decision:
+def output_gate(evidence: PatchEvidence, *, threshold: float = 0.5, model=None, fallback: bool = True) -> Decision:
     """Judge the best plausible patch from the evidence the run gathered."""
     judge = None
     if model is not None:
         from .llm import LLMOutputBouncer
 
         judge = LLMOutputBouncer(model)
-    return EvidenceOutputBouncer(threshold, llm_judge=judge).judge_evidence(evidence)
+    return EvidenceOutputBouncer(threshold, llm_judge=judge, fallback=fallback).judge_evidence(evidence)
 
 
 def _code_tokens(line: str) -> str:

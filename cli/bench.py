@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from cli.common import check_out_dir, console, err_console, fail, print_json
+from cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (optionally with Ray) and build reports.")
 
@@ -18,7 +19,7 @@ def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the
 
     rows = {name: get_dataset(name).HELP for name in available()}
     if json_out:
-        print_json(rows)
+        print_json({"datasets": [{"name": name, "help": text} for name, text in rows.items()]})
         return
     for name, text in rows.items():
         console.print(f"[bold]{name}[/]  {text}", highlight=False)
@@ -37,8 +38,8 @@ def run(
     patch_model: Optional[str] = typer.Option(None, "--patch-model", help="SRepair's patch model."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     out: Path = typer.Option(..., "--out", help="Output directory: results.jsonl, runs/<bug>/, bench.json."),
-    workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or Ray CPUs with --ray auto)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks: `auto` starts a local Ray, or a cluster ADDRESS."),
+    workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or the CPUs of the Ray started by --ray local)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks, with Ray's address semantics: auto (connect to a running cluster), local (start one for this run), ray://HOST:PORT or HOST:PORT. Default: RAY_ADDRESS when set, else no Ray."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N bugs of the dataset."),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out: skip bugs already recorded."),
     sandbox: str = typer.Option("auto", "--sandbox", help="Sandbox for tests: auto, local or docker."),
@@ -63,6 +64,12 @@ def run(
         fail("--per-test-timeout must be a positive number of seconds")
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
+    from benchmarks.ray_address import RayAddressError, resolve_ray_address
+
+    try:
+        ray = resolve_ray_address(ray)
+    except RayAddressError as exc:
+        fail(str(exc))
     settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
                              patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
                              max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
@@ -81,10 +88,10 @@ def run(
         with progress or _nothing():
             summary = run_bench(bugs, settings, out, workers=workers, ray=ray, resume=resume,
                                 on_start=progress.start if progress else _warn_problems, on_result=progress.update if progress else None)
-    except BenchError as exc:
-        fail(str(exc))
-    if json_out:
-        print_json(summary.to_dict() | {"out": str(out)})
+    except BenchError as exc:  # a dead worker or an unreachable Ray cluster is the environment's failure (4)
+        fail(str(exc), exit_code_for(exc))
+    if json_out:  # `fixed` is kept for scripts written before the contract; `fixed_equal_reference` is the shared name
+        print_json(summary.to_dict() | {"out": str(out), "fixed_equal_reference": summary.fixed})
         return
     console.print(
         f"{summary.ran} bugs repaired in {summary.wall_time:.1f}s ({summary.skipped} already done): "

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from cli.common import console, fail, print_json
+from cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Judge one issue (input) or one patch (output): accept or bounce. Exits 3 on bounce.")
 
@@ -33,6 +34,20 @@ def _show(decision, as_json: bool) -> None:
         raise typer.Exit(BOUNCE_EXIT)
 
 
+FALLBACK = typer.Option("none", "--fallback", help="When the --model server fails: none (exit 4, the default) or heuristic (judge without the model, saying so in the explanation).")
+
+
+def _judge(gate, spec: str | None, fallback: str, *args, **kwargs):
+    """Run a gate; a model that fails is an error (exit 4 when the server is down) unless a fallback is asked for."""
+    if fallback not in ("none", "heuristic"):
+        fail(f"unknown --fallback {fallback!r}; choose none or heuristic")
+    try:
+        return gate(*args, **kwargs, fallback=fallback == "heuristic")
+    except Exception as exc:  # only reached with a model and no fallback
+        fail(f"the model {spec} failed ({exc}); start its server or fix --model/--api-base, "
+             "or pass --fallback heuristic to judge without it", exit_code_for(exc))
+
+
 def _model(model: str | None, api_base: str | None):
     from cli.bouncerbench import load_model_or_fail
 
@@ -45,6 +60,7 @@ def input_cmd(
     model: Optional[str] = typer.Option(None, "--model", help="Ask an LLM with the paper's rubric (e.g. openai:NAME) instead of the heuristic."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="The heuristic bounces below this confidence."),
+    fallback: str = FALLBACK,
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ):
     """Is this issue specific enough to act on?"""
@@ -53,7 +69,7 @@ def input_cmd(
     text = _read(issue, "issue")
     if not text.strip():
         fail(f"issue file {issue} is empty; write the issue text into it")
-    _show(input_gate(text, threshold=threshold, model=_model(model, api_base)), as_json)
+    _show(_judge(input_gate, model, fallback, text, threshold=threshold, model=_model(model, api_base)), as_json)
 
 
 @app.command("output")
@@ -67,6 +83,7 @@ def output_cmd(
     model: Optional[str] = typer.Option(None, "--model", help="Add an LLM judge (paper's rubric) to the evidence, e.g. openai:NAME."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
     threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Bounce below this confidence."),
+    fallback: str = FALLBACK,
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ):
     """Is this patch trustworthy? With --repo/--test-cmd the tests decide most of it."""
@@ -92,4 +109,4 @@ def output_cmd(
             fail(str(exc))
     else:
         evidence = PatchEvidence(patch=diff, issue=issue_text)
-    _show(output_gate(evidence, threshold=threshold, model=_model(model, api_base)), as_json)
+    _show(_judge(output_gate, model, fallback, evidence, threshold=threshold, model=_model(model, api_base)), as_json)

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from cli.common import check_out_dir, console, fail, print_json
+from cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Score, run and export bouncers on BouncerBench.")
 
@@ -136,7 +137,8 @@ def run(
         try:
             sub = run_bouncers(items, split, out, inb, outb, resume=not overwrite, on_item=lambda _id: progress.advance(task))
         except Exception as exc:  # a backend failure mid-run: what is done is saved, say how to resume
-            fail(f"stopped after an error ({type(exc).__name__}: {exc}); finished items are saved in {out}, rerun to resume")
+            fail(f"stopped after an error ({type(exc).__name__}: {exc}); finished items are saved in {out}, rerun to resume",
+                 exit_code_for(exc))
     console.print(f"wrote {out}: {len(sub)} item(s), {todo} judged now, {len(sub) - todo} resumed")
 
 

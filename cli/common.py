@@ -20,8 +20,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clean error line naming the problem and the fix, then exit."""
     from rich.markup import escape
 
+    from cli import contract
+
     # The message is plain text: `[a]` must not be read as markup, nor `openai:x:` as an emoji.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, emoji=False)
+    if contract.json_requested():  # scripts read stdout: the error is a JSON object there too
+        _write_json(contract.error_object(message, code))
     raise typer.Exit(code)
 
 
@@ -69,7 +73,15 @@ def read_text_file(path: Any, what: str, flag: str) -> str:
         fail(f"cannot read {what} file {path} ({exc.strerror}); pass a readable text file with {flag}")
 
 
-def print_json(obj: Any) -> None:
+def print_json(obj: Any, schema: str | None = None) -> None:
+    """The command's --json object, tagged with its schema (docs/json.md); `schema` overrides
+    the name taken from the command path."""
+    from cli import contract
+
+    _write_json(contract.with_schema(obj, schema))
+
+
+def _write_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     sys.stdout.flush()
 

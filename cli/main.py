@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+import sys
 
 import typer
 
@@ -59,10 +60,29 @@ for module, attr, name, help_text in GROUPS:
 def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, exit_on_signal)
+    from cli.contract import click_exceptions
+
+    click_error, abort = click_exceptions()
     try:
-        app()
+        code = app(standalone_mode=False)  # click's parse errors come back here: see _usage_error
+    except click_error as exc:
+        code = _usage_error(exc)
+    except abort:
+        code = 130
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> int:
+    """A bad option or value: click's message on stderr, and under --json the error object on stdout."""
+    from typer import rich_utils
+
+    from cli.contract import usage_error_json
+
+    usage_error_json(exc, sys.argv[1:])
+    rich_utils.rich_format_error(exc)
+    return exc.exit_code
 
 
 if __name__ == "__main__":

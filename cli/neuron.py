@@ -41,7 +41,7 @@ def _finish(report: dict, json_out: bool, out: Path, line: str) -> None:
 @app.command()
 def mint(
     model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
-    cases: Path = typer.Option(..., "--cases", help='JSONL rows {"prompt", "target", "group"}.'),
+    cases: Path = typer.Option(..., "--cases", help='JSONL rows {"prompt", "target", "group"}, or EasyEdit records {"prompt", "target_new", "ground_truth", "rephrase_prompt", "locality_prompt"}.'),
     out: Path = typer.Option(..., "--out", help="Folder for the delta(s) and report.json."),
     max_neurons: int = typer.Option(10, "--max-neurons", min=1, help="Patch steps per token before the case is rolled back and skipped."),
     layers: str = typer.Option("upper-half", "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5."),
@@ -74,7 +74,7 @@ def mint(
 @app.command()
 def irepair(
     model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
-    error_data: Path = typer.Option(..., "--error-data", help='JSONL rows {"prompt", "error", "desired"}.'),
+    error_data: Path = typer.Option(..., "--error-data", help='JSONL rows {"prompt", "error", "desired"}, or EasyEdit records (prompt, target_new, ground_truth).'),
     utility_data: Path = typer.Option(..., "--utility-data", help="General text for the KL term: plain text (one passage a line) or JSONL with `text`."),
     out: Path = typer.Option(..., "--out", help="Folder for delta.safetensors and report.json."),
     blocks: int = typer.Option(1, "--blocks", min=1, help="Transformer blocks trained per step (the most sensitive ones)."),
@@ -135,7 +135,7 @@ def eval_cmd(
     except (KeyError, TypeError, UnicodeDecodeError):
         fail(f"{report_path} records no base_model; pass --base hf:PATH or rerun `neuron mint`/`neuron irepair`")
     base = base or "hf:" + recorded
-    rows = _guard(lambda: read_cases(cases))
+    rows = _guard(lambda: read_cases(cases, evaluation=True))
     texts = _guard(lambda: read_texts(heldout)) if heldout else None
     base_model, tok = _guard(lambda: _load(base))
     with _progress(1, "eval") as bar:
@@ -154,3 +154,24 @@ def eval_cmd(
     for k, v in result["metrics"].items():
         table.add_row(k, "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
     console.print(table)
+
+
+@app.command()
+def export(
+    source: Path = typer.Argument(..., help="The --out folder of `neuron mint`/`neuron irepair`, or one delta.safetensors."),
+    out: Path = typer.Option(..., "--out", help="New folder for the merged model (config, safetensors weights, tokenizer)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (hf:PATH_OR_ID); default: the one recorded in the delta."),
+    edit: Optional[int] = typer.Option(None, "--edit", min=1, help="Which edit of a single-mode MINT run (they are independent)."),
+    adapter: bool = typer.Option(True, "--adapter/--no-adapter", help="For layer fine-tunes (IRepair, ft-kl, sft, dpo) also write a PEFT adapter under OUT/adapter (needs peft)."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+):
+    """Write a merged model directory (base + the repair's delta) that plain
+    `transformers.AutoModelForCausalLM.from_pretrained(OUT)` (or vLLM) loads, with the tokenizer."""
+    from neuron_patch.export import export_model
+
+    written = _guard(lambda: export_model(source, out, base, edit, adapter))
+    if json_out:
+        print_json(written)
+        return
+    typer.echo(f"merged model ({written['method']}, {written['parameters_changed']} parameters changed) in {out}"
+               + (f"; PEFT adapter in {written['adapter']}" if written["adapter"] else ""))

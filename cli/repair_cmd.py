@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from cli.common import check_range, console, err_console, fail, print_json, read_text_file
+from cli.contract import exit_code_for
 
 REPO_ARG = typer.Argument(..., help="Path of the repository (a folder; git is needed only for --apply/--branch).")
 TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.')
@@ -53,7 +54,7 @@ def repair(
 ):
     """Repair a repository: run the tests, localize, generate candidates, validate each in a
     sandbox, and emit the best plausible patch. Exit 0 = plausible patch, 1 = none,
-    2 = bad input, 3 = abstained."""
+    2 = bad input, 3 = abstained, 4 = environment or service failure (model server down, Docker)."""
     from repair.config import RepairConfig
     from repair.pipeline import RepairInputError, run_repair
 
@@ -75,8 +76,8 @@ def repair(
             outcome = run_repair(cfg)
         else:
             outcome = _run_with_progress(cfg, run_repair)
-    except RepairInputError as exc:
-        fail(str(exc))
+    except RepairInputError as exc:  # a model server down or Docker failing mid-run: exit 4, not bad input
+        fail(str(exc), exit_code_for(exc))
     if json_out:
         print_json(outcome.to_dict())
     else:
@@ -134,8 +135,8 @@ def localize(
     check_range("--top", top, 1, what="functions to list")
     try:
         run, ranked = localize_repo(repo, test_cmd, sandbox, image, test_timeout)
-    except RepairInputError as exc:
-        fail(str(exc))
+    except RepairInputError as exc:  # a model server down or Docker failing mid-run: exit 4, not bad input
+        fail(str(exc), exit_code_for(exc))
     rows = [{"rank": i + 1, "function": s.function.key, "score": s.score, "lines": [s.function.start_line, s.function.end_line], "evidence": s.evidence} for i, s in enumerate(ranked[:top])]
     if json_out:
         print_json({"failing_tests": [r.nodeid for r in run.failing], "functions": rows})

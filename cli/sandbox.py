@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from cli.common import console, fail, print_json
+from cli.contract import EXIT_DONE, EXIT_ENVIRONMENT, EXIT_NO_RESULT, exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run commands in local or Docker sandboxes; build the image; check backends.")
 
@@ -21,8 +22,11 @@ def run(
     memory: Optional[int] = typer.Option(None, "--memory", "-m", min=16, help="Memory limit in MB (default 2048)."),
     workdir: Path = typer.Option(Path("."), "--workdir", "-w", help="Directory whose COPY the command runs in; the original is never written."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON result record instead of the command's output."),
+    pass_exit_code: bool = typer.Option(False, "--pass-exit-code", help="Exit with the command's own exit code (124 on timeout, 128+N when killed by signal N), like a shell, instead of patchwarden's exit-code table."),
 ):
-    """Run CMD over a copy of --workdir; print its output and exit with its exit code."""
+    """Run CMD over a copy of --workdir and print its output. Exit 0 when the command succeeded,
+    1 when it failed or timed out (its own code is in the JSON's `returncode` and on stderr),
+    2 for bad input, 4 when the sandbox is unavailable; --pass-exit-code passes the command's code through."""
     from sandboxes import BACKENDS, DEFAULT_IMAGE, Limits, SandboxError, open_sandbox, resolve_backend
 
     if not cmd:
@@ -46,19 +50,25 @@ def run(
                 fail(mounts.problem)
         with open_sandbox(chosen, workdir, image=image_name, limits=limits, mounts=mounts) as sbx:
             result = sbx.run(list(cmd), timeout=timeout)
-    except SandboxError as exc:
-        fail(str(exc))
-    if as_json:
-        print_json({"backend": chosen, "command": list(cmd), **result.to_dict()})
+    except SandboxError as exc:  # Docker engine, image or container failing: 4; a command not found: 2
+        fail(str(exc), exit_code_for(exc))
+    code = result.returncode
+    shell_code = 128 - code if code < 0 else min(code, 255)  # killed by signal N -> 128+N, like a shell
+    if as_json:  # `duration` is kept for scripts written before the contract; `wall_time` is the shared name
+        print_json({"backend": chosen, "command": list(cmd), **result.to_dict(), "wall_time": result.duration,
+                    "command_exit_code": shell_code})
     else:
         sys.stdout.write(result.stdout)
         sys.stdout.flush()
         sys.stderr.write(result.stderr)
         if result.timed_out:
             sys.stderr.write(f"patchwarden: command timed out after {timeout:g}s and was killed\n")
+        if shell_code and not pass_exit_code:
+            sys.stderr.write(f"patchwarden: the command exited with {shell_code}\n")
         sys.stderr.flush()
-    code = result.returncode
-    raise typer.Exit(128 - code if code < 0 else min(code, 255))  # killed by signal N -> 128+N, like a shell
+    if pass_exit_code:
+        raise typer.Exit(shell_code)
+    raise typer.Exit(EXIT_DONE if shell_code == 0 else EXIT_NO_RESULT)
 
 
 def _choose_backend(backend: str, image: Optional[str], image_name: str, resolve_backend) -> str:
@@ -70,7 +80,7 @@ def _choose_backend(backend: str, image: Optional[str], image_name: str, resolve
         if ok:
             return "docker"
         if backend == "docker" or why != NO_DAEMON:
-            fail(why)
+            fail(why, EXIT_ENVIRONMENT)
     return resolve_backend(backend, image_name)
 
 
@@ -174,7 +184,7 @@ def prune(
     try:
         removed = prune_all(everything)
     except SandboxError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_code_for(exc, EXIT_ENVIRONMENT))
     if as_json:
         print_json({"removed": removed})
     elif removed:

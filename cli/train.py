@@ -80,34 +80,49 @@ def dataset_cmd(
                       f"({meta['test_problems']} problems) to {target} as JSONL; fold {fold}/{folds}")
 
 
-@app.command("grpo")
+@app.command("grpo", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def grpo_cmd(
-    model: str = typer.Option(..., "--model", help="Policy to train: hf:PATH_OR_ID."),
-    data: str = typer.Option(..., "--data", help="Dataset directory from `patchwarden train dataset`."),
-    out: str = typer.Option(..., "--out", help="Output directory: checkpoints, final model, metrics.jsonl, rewards.png."),
+    ctx: typer.Context,
+    model: str = typer.Option(None, "--model", help="Policy to train: hf:PATH_OR_ID (or model_name_or_path in --config)."),
+    data: str = typer.Option(None, "--data", help="Dataset directory from `patchwarden train dataset` (or dataset_name in --config)."),
+    out: str = typer.Option(None, "--out", help="Output directory: checkpoints, final model, metrics.jsonl, rewards.png (or output_dir in --config)."),
     num_generations: int = typer.Option(None, "--num-generations", help="Samples per prompt (method: 8)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps (default: one epoch)."),
     use_vllm: bool = typer.Option(False, "--use-vllm", help="Generate with vLLM (needs a CUDA GPU and vllm)."),
     vllm_mode: str = typer.Option("colocate", "--vllm-mode", help="colocate (shares the GPU) or server (`trl vllm-serve` on other GPUs)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint-N in --out."),
-    config: str = typer.Option(None, "--config", help="YAML/JSON file of GRPOConfig fields overriding the method's defaults."),
+    config: str = typer.Option(None, "--config", help="TRL-style YAML/JSON: model_name_or_path, dataset_name, output_dir, env and any GRPOConfig field (overriding the method's defaults)."),
     workers: int = typer.Option(None, "--workers", help="Parallel sandbox jobs for the rewards (default: CPU count)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ):
-    """Train a test-then-repair policy with GRPO (rewards: format, discriminative tests, repair)."""
-    from repair.r1.dataset import DatasetError
-    from repair.r1.train import TrainError, TrainRequest, train_grpo
+    """Train a test-then-repair policy with GRPO (rewards: format, discriminative tests, repair).
 
+    Any GRPOConfig field is also a flag, parsed as TRL's own parser does: --beta 0.1,
+    --lr_scheduler_type constant, --bf16 true, ... (precedence: flags, then --config, then the method's defaults)."""
+    from repair.r1.dataset import DatasetError
+    from repair.r1.train import TrainError, TrainRequest, load_config_file, train_grpo
+    from repair.r1.trl_args import TrlArgsError, parse_grpo_flags, split_config
+
+    try:
+        paths, _ = split_config(load_config_file(config), config) if config else ({}, {})
+        overrides = parse_grpo_flags(ctx.args)
+    except (TrlArgsError, TrainError) as exc:
+        fail(str(exc))
+    paths["out"] = overrides.pop("output_dir", None) or paths.get("out")  # --output_dir, TRL's spelling of --out
+    model, data, out = model or paths.get("model"), data or paths.get("data"), out or paths.get("out")
+    for value, flag, key in ((model, "--model", "model_name_or_path"), (data, "--data", "dataset_name"), (out, "--out", "output_dir")):
+        if not value:
+            fail(f"no {flag}: pass {flag}, or set {key} in the --config file")
     check_range("--max-steps", max_steps, 1, what="optimizer steps")
     check_range("--workers", workers, 1, what="parallel sandbox jobs")
     check_out_dir(out)
-
     req = TrainRequest(model=model, data=data, out=out, num_generations=num_generations, max_steps=max_steps,
-                       use_vllm=use_vllm, vllm_mode=vllm_mode, resume=resume, config_file=config, workers=workers)
+                       use_vllm=use_vllm, vllm_mode=vllm_mode, resume=resume, config_file=config, workers=workers,
+                       overrides=overrides)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # library logs must not mix with --json output
             summary = train_grpo(req)
-    except (TrainError, DatasetError) as exc:
+    except (TrainError, DatasetError, TrlArgsError) as exc:
         fail(str(exc))
     if json_out:
         print_json(summary)

@@ -72,10 +72,41 @@ def _read_jsonl(path: str | Path, what: str) -> list[dict]:
     return rows
 
 
-def read_cases(path: str | Path) -> list[Case]:
-    """Cases `{"prompt","target","group"}`; error rows `{"prompt","error","desired"}` are accepted too."""
+def _texts(value) -> list[str]:
+    """EasyEdit fields hold a string or a list of strings."""
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if isinstance(v, str) and v.strip()]
+
+
+def easyedit_cases(row: dict, n: int, path, evaluation: bool = False) -> list[Case]:
+    """One EasyEdit edit record -> cases. The edit itself is `prompt` -> `target_new` (its known wrong
+    answer `ground_truth` kept as the error); for evaluation its `rephrase_prompt`s join the edit's
+    group (generalization) and `locality_prompt`s with `locality_ground_truth` form their own
+    group (specificity: the model must keep answering them as before)."""
+    prompt, target = row.get("prompt"), row.get("target_new")
+    if isinstance(target, list):
+        target = target[0] if target else None
+    if not isinstance(prompt, str) or not isinstance(target, str) or not target.strip():
+        raise DataProblem(f"{path}: EasyEdit row {n} needs string fields `prompt` and `target_new`")
+    truth = row.get("ground_truth")
+    truth = truth[0] if isinstance(truth, list) and truth else truth
+    group = str(row.get("group") or row.get("subject") or f"edit-{n}")
+    cases = [Case(prompt, target, group, truth if isinstance(truth, str) and truth != "<|endoftext|>" else None)]
+    if evaluation:
+        cases += [Case(p, target, group) for p in _texts(row.get("rephrase_prompt"))]
+        local_truths = _texts(row.get("locality_ground_truth"))
+        cases += [Case(p, t, f"{group}-locality") for p, t in zip(_texts(row.get("locality_prompt")), local_truths)]
+    return cases
+
+
+def read_cases(path: str | Path, evaluation: bool = False) -> list[Case]:
+    """Cases `{"prompt","target","group"}`; error rows `{"prompt","error","desired"}` and EasyEdit
+    records `{"prompt","target_new","ground_truth","rephrase_prompt","locality_prompt"}` are accepted too."""
     cases = []
     for n, row in enumerate(_read_jsonl(path, "cases"), 1):
+        if "target_new" in row:
+            cases += easyedit_cases(row, n, path, evaluation)
+            continue
         target = row.get("target", row.get("desired"))
         if not isinstance(row.get("prompt"), str) or not isinstance(target, str) or not target.strip():
             raise DataProblem(f"{path}: row {n} needs string fields `prompt` and `target` (or `desired`)")
@@ -86,6 +117,12 @@ def read_cases(path: str | Path) -> list[Case]:
 def read_error_data(path: str | Path) -> list[Case]:
     cases = []
     for n, row in enumerate(_read_jsonl(path, "error data"), 1):
+        if "target_new" in row:  # EasyEdit: the wrong answer is ground_truth, the desired one target_new
+            case = easyedit_cases(row, n, path)[0]
+            if not case.error:
+                raise DataProblem(f"{path}: EasyEdit row {n} needs `ground_truth` (the wrong answer) for IRepair")
+            cases.append(Case(case.prompt, case.target, str(row.get("group", "error")), case.error))
+            continue
         if not all(isinstance(row.get(k), str) and row.get(k) for k in ("prompt", "error", "desired")):
             raise DataProblem(f"{path}: row {n} needs string fields `prompt`, `error` and `desired`")
         cases.append(Case(row["prompt"], row["desired"], str(row.get("group", "error")), row["error"]))

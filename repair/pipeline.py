@@ -33,6 +33,12 @@ DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
 ENGINES = ("template", "srepair", "policy", "all")
 
 
+def _environment(exc: Exception) -> Exception:
+    """Mark an error as the test environment's fault, not the user's input: the CLI exits 4 (docs/json.md)."""
+    exc.environment = True
+    return exc
+
+
 class RepairInputError(Exception):
     """Bad input: the message names the problem and the fix (CLI: exit 2)."""
 
@@ -117,7 +123,7 @@ def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Pa
             workdir = sbx.workdir
         problem = environment_problem(run, repo, spec.backend)
         if problem:
-            raise TestCommandProblem(problem)
+            raise _environment(TestCommandProblem(problem))
     except TestCommandProblem as exc:
         raise RepairInputError(str(exc)) from exc
     write_json(path, {"workdir": workdir, "backend": spec.backend, "run": run.to_dict()})
@@ -247,10 +253,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     outcome.top_functions = [s.function.key for s in ranked[:5]]
     if not ranked:
         if run.junit and run.coverage is None:
-            raise RepairInputError(
+            raise _environment(RepairInputError(
                 "environment error, not a repair result: no coverage was recorded (the test interpreter has no tracer: "
                 "coverage.py is not importable where the tests run) and no failing test's traceback passes through the "
-                "repository's functions; install coverage into the test environment, or name the functions with --functions")
+                "repository's functions; install coverage into the test environment, or name the functions with --functions"))
         return finish("none", "no function of the repository is implicated by the failing tests (no coverage or traceback evidence)")
     ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
 
@@ -419,7 +425,7 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
             workdir = sbx.workdir
         problem = environment_problem(run, repo, spec.backend)
         if problem:
-            raise TestCommandProblem(problem)
+            raise _environment(TestCommandProblem(problem))
     except (TestCommandProblem, SandboxError) as exc:
         raise RepairInputError(str(exc)) from exc
     functions, problems = repo_functions(repo)

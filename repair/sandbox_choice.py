@@ -77,7 +77,7 @@ def _local_or_fail(requested: str, image: str | None, limits: Limits, why: str, 
             why += f"; {fix}"
         elif "--sandbox local" not in why:
             why += "; or use --sandbox local"
-        raise SandboxError(why)
+        raise SandboxError(why, environment=True)  # docker was asked for and is unusable here: exit 4
     # auto is already falling back to local: drop the advice to use it.
     why = re.sub(r",? or use the local sandbox \(--sandbox local\)", "", why)
     return SandboxChoice(SandboxSpec("local", image, limits), f"sandbox: local, because {why}{_confinement()}")

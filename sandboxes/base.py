@@ -22,7 +22,14 @@ def exit_on_signal(signum, _frame):
 
 
 class SandboxError(Exception):
-    """A sandbox could not be created or used. The message names the fix."""
+    """A sandbox could not be created or used. The message names the fix.
+
+    environment=True: the machine is at fault (Docker engine, image, container), not the user's
+    input; the CLI exits 4 for it (docs/json.md)."""
+
+    def __init__(self, *args, environment: bool = False):
+        super().__init__(*args)
+        self.environment = environment
 
 
 @dataclass

@@ -128,7 +128,8 @@ def docker_client(timeout: int = 120):
     try:
         import docker
     except ImportError as exc:
-        raise SandboxError("the docker Python package is missing: pip install docker, or use the local sandbox (--sandbox local)") from exc
+        raise SandboxError("the docker Python package is missing: pip install docker, or use the local sandbox (--sandbox local)",
+                           environment=True) from exc
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
@@ -206,7 +207,7 @@ class DockerSandbox:
         self._client = docker_client()
         if not image_present(self._client, self.image):
             self._client.close()
-            raise SandboxError(missing_image_message(self.image))
+            raise SandboxError(missing_image_message(self.image), environment=True)
         try:
             self.container_id = self._create()
         except BaseException:
@@ -415,7 +416,7 @@ class DockerSandbox:
         if reader.is_alive():
             # The wrapper's own timeout should have ended this long ago: the container is wedged.
             self.close()
-            raise SandboxError(f"sandbox container stopped answering after {timeout}s; it was removed")
+            raise SandboxError(f"sandbox container stopped answering after {timeout}s; it was removed", environment=True)
         sock.close()
         code = self._exit_code(exec_id)
         duration = time.monotonic() - start

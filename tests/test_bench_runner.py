@@ -87,7 +87,7 @@ def test_two_workers_give_the_same_results_and_files(serial, dataset, tmp_path):
 @pytest.mark.slow  # starting a local Ray alone takes ~10 s; the whole test well over 40 s here
 def test_local_ray_gives_the_same_results_and_files(serial, dataset, tmp_path):
     pytest.importorskip("ray")
-    run_bench(dataset, tmp_path / "out", "--workers", "2", "--ray", "auto")
+    run_bench(dataset, tmp_path / "out", "--workers", "2", "--ray", "local")
     assert outcomes(tmp_path / "out") == outcomes(serial)
     assert run_files(tmp_path / "out") == run_files(serial)
 

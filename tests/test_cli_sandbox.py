@@ -26,8 +26,8 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
     )
 
 
-def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str, code: int = 2) -> None:
+    assert proc.returncode == code, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -42,10 +42,21 @@ def project(tmp_path):
 
 def test_run_local_passes_output_and_exit_code(project):
     before = tree_digest(project)
-    proc = cli("run", "--backend", "local", "--workdir", str(project), "--", "sh", "-c", "cat data.txt; echo oops >&2; echo x > data.txt; exit 7")
+    script = "cat data.txt; echo oops >&2; echo x > data.txt; exit 7"
+    proc = cli("run", "--backend", "local", "--workdir", str(project), "--pass-exit-code", "--", "sh", "-c", script)
     assert proc.returncode == 7
     assert proc.stdout == "original\n" and proc.stderr == "oops\n"
     assert tree_digest(project) == before
+
+
+def test_run_failure_follows_the_exit_code_table(project):
+    # The command's own 2 must not read as patchwarden's "bad input": it is a failed run (1), its code reported.
+    proc = cli("run", "--backend", "local", "--workdir", str(project), "--", "sh", "-c", "exit 2")
+    assert proc.returncode == 1 and "the command exited with 2" in proc.stderr
+    proc = cli("run", "--backend", "local", "--json", "--workdir", str(project), "--", "sh", "-c", "exit 2")
+    record = json.loads(proc.stdout)
+    assert proc.returncode == 1 and record["returncode"] == 2 and record["command_exit_code"] == 2
+    assert record["schema"] == "patchwarden.sandbox.run/1"
 
 
 def test_run_uses_the_current_directory_by_default(project):
@@ -62,7 +73,7 @@ def test_run_json_record(project):
 
 
 def test_run_timeout_exits_124(project):
-    proc = cli("run", "--backend", "local", "--timeout", "1", "-w", str(project), "--", "sleep", "60")
+    proc = cli("run", "--backend", "local", "--timeout", "1", "-w", str(project), "--pass-exit-code", "--", "sleep", "60")
     assert proc.returncode == 124
     assert "timed out" in proc.stderr
 
@@ -81,7 +92,7 @@ def test_unknown_backend():
 
 def test_no_docker_daemon_with_backend_docker(project):
     proc = cli("run", "--backend", "docker", "-w", str(project), "--", "true", env=NO_DAEMON_ENV)
-    assert_clean_error(proc, "Docker daemon does not answer", "dockerd", "--sandbox local")
+    assert_clean_error(proc, "Docker daemon does not answer", "dockerd", "--sandbox local", code=4)
 
 
 def test_auto_falls_back_to_local_without_a_daemon(project):
@@ -90,7 +101,7 @@ def test_auto_falls_back_to_local_without_a_daemon(project):
 
 
 def test_prune_without_a_daemon():
-    assert_clean_error(cli("prune", env=NO_DAEMON_ENV), "Docker daemon does not answer")
+    assert_clean_error(cli("prune", env=NO_DAEMON_ENV), "Docker daemon does not answer", code=4)
 
 
 def test_doctor_reports_each_backend_without_a_daemon():
@@ -106,7 +117,7 @@ def test_doctor_reports_each_backend_without_a_daemon():
 def test_missing_image(project):
     require_docker()
     proc = cli("run", "--backend", "docker", "--image", "patchwarden/no-such-image:0", "-w", str(project), "--", "true")
-    assert_clean_error(proc, "no-such-image", "build-image --offline")
+    assert_clean_error(proc, "no-such-image", "build-image --offline", code=4)
 
 
 @pytest.mark.docker
@@ -116,7 +127,7 @@ def test_run_docker(project):
     proc = cli("run", "--backend", "docker", "--json", "--memory", "256", "-w", str(project), "--",
                "sh", "-c", "id -u; cat data.txt; echo x > data.txt; exit 5")
     record = json.loads(proc.stdout)
-    assert proc.returncode == 5
+    assert proc.returncode == 1 and record["returncode"] == 5
     assert record["backend"] == "docker" and record["stdout"] == "1000\noriginal\n"
     assert tree_digest(project) == before
 

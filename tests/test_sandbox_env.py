@@ -1,6 +1,6 @@
 """The user's environment in the sandbox (issue 17): a project tested from its own virtualenv
 is repaired with the default `--sandbox auto`, through Docker (the venv mounted read-only) or
-through local when Docker cannot serve it; environment failures are errors (exit 2), never
+through local when Docker cannot serve it; environment failures are errors (exit 4), never
 repair results; the image has `python`, `patch`, `git`, pytest and coverage."""
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def test_auto_runs_local_when_the_image_lacks_the_projects_dependency(project, v
     assert f"cannot import {DEP}" in note
     # Asked for docker explicitly (nothing is probed on the host): an environment error naming the module and the fix.
     proc, _ = repair(project, tmp_path / "run2", "python3 -m pytest -q", "--sandbox", "docker", env_extra=path)
-    assert proc.returncode == 2 and DEP in proc.stderr and "--sandbox local" in proc.stderr
+    assert proc.returncode == 4 and DEP in proc.stderr and "--sandbox local" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -158,8 +158,9 @@ def test_auto_runs_local_when_the_image_lacks_the_projects_dependency(project, v
 def test_a_baseline_missing_a_dependency_is_an_environment_error(project, tmp_path):
     require_docker()
     proc, result = repair(project, tmp_path / "run", "python3 -m pytest -q", "--sandbox", "docker")
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr)
-    assert result is None and "environment error" in proc.stderr and DEP in proc.stderr
+    assert proc.returncode == 4, (proc.returncode, proc.stdout[-500:], proc.stderr)
+    assert result["schema"] == "patchwarden.error/1" and result["exit_code"] == 4  # under --json the error is on stdout
+    assert "environment error" in proc.stderr and DEP in proc.stderr
     assert "no function of the repository" not in proc.stdout + proc.stderr
 
 
@@ -277,7 +278,7 @@ def test_no_tracer_is_an_environment_error_never_a_repair_result(tmp_path):
     repo = make_repo(tmp_path / "shapes", SHAPES)  # failing asserts sit in the tests: no traceback evidence
     proc, _ = repair(repo, tmp_path / "run", f"{venv}/bin/python -m pytest -q", "--sandbox", "local")
     assert "no function of the repository is implicated" not in proc.stdout + proc.stderr
-    if proc.returncode == 2:
+    if proc.returncode == 4:
         assert "environment error" in proc.stderr and "tracer" in proc.stderr and "coverage" in proc.stderr
     else:  # a stdlib tracer fallback (issue 11) recorded the coverage: then the bug is repaired
         assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr

@@ -103,8 +103,12 @@ def fit_batch_to_generations(settings: dict, world_size: int = 1) -> str | None:
 
 
 def build_settings(req: TrainRequest, has_cuda: bool) -> tuple[dict, list[str]]:
+    from .trl_args import split_config
+
     settings = dict(METHOD_DEFAULTS)
-    settings.update(load_config_file(req.config_file))
+    # TRL-style files: model_name_or_path/dataset_name/output_dir are the request's (the CLI reads them).
+    _paths, from_file = split_config(load_config_file(req.config_file), req.config_file or "config")
+    settings.update(from_file)
     settings.update(req.overrides)
     if req.num_generations is not None:
         settings["num_generations"] = req.num_generations
