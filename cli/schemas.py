@@ -79,7 +79,11 @@ SCHEMAS: dict[str, dict] = {
         "errors": INT, "wall_time": NUM, "problems": LIST_STR, "out": STR}, {"fixed": INT})},  # fixed: the old name, kept
     "patchwarden.bench.report": {"version": 1, "schema": obj({
         "markdown": STR, "html": STR, "plots": LIST_STR, "predictions": LIST_STR, "summary": {"type": "array"},
-        "by_type": OBJ, "problems": LIST_STR})},
+        "by_type": OBJ, "problems": LIST_STR}, {"bugs": {"type": "array"}})},
+    "patchwarden.show": {"version": 1, "schema": obj({
+        "run_dir": STR, "config": {"type": ["object", "null"]}, "result": {"type": ["object", "null"]},
+        "tests": {"type": "array"}, "localization": {"type": "array"}, "candidates": {"type": "array"},
+        "patch": STR, "bounce": OBJ, "model_calls": {"type": "array"}, "other": OBJ}, {"html": STR})},
 }
 
 def schema_for(schema_id: str) -> dict:

@@ -180,7 +180,7 @@ def eval_cmd(
             report = evaluate_policy(policy, rows, runner, samples=samples, temperature=temperature, max_tokens=max_tokens,
                                      progress=lambda n: bar.advance(task, n))
     except ModelError as exc:  # a model server that does not answer: one line, not a traceback
-        fail(f"the model {model} did not answer: {exc}")
+        fail(f"the model {model} did not answer: {exc}", 4)  # a service failure (docs/json.md), not bad input
     summary = report.summary()
     if details:
         from pathlib import Path

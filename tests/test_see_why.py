@@ -126,6 +126,10 @@ def test_show_renders_a_run_in_the_terminal_and_as_json(run_dir):
                      "Model calls (1)", "openai:tiny-fixer", "43"):
         assert expected in text, expected
     data = json.loads(cli("show", str(run_dir), "--json").stdout)
+    from cli.schemas import validate
+
+    assert data["schema"] == "patchwarden.show/1"
+    validate(data)  # the documented contract (docs/json.md)
     best = [c for c in data["candidates"] if c["best"]]
     assert len(best) == 1 and best[0]["verdict"]["status"] == "plausible" and best[0]["id"] == data["result"]["candidate_id"]
     assert data["result_extra"] == {"stop_reason": "max-plausible reached"} and "groups.json" in data["other"]
