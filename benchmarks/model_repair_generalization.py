@@ -77,7 +77,9 @@ def run_model(world: World, cache: Path, methods: list[str]) -> list[dict]:
     def mint(case):
         m = Mint(model, tok, MintConfig())
         result, _ = m.repair_case(case, 0, shown, m.probe_answers(shown))
-        return result.setting and f"scale={result.setting['scale']:g} {result.setting['layers']} k={result.setting['top_k']}"
+        st = result.setting or {}
+        return f"{result.status}: {st.get('direction')} scale={st.get('scale')} {st.get('layers')} k={st.get('top_k')} " \
+               f"locality={st.get('locality')} {st.get('rejected', '')} tried={result.tried}"
 
     def irepair(case):
         r = IRepair(model, tok, IRepairConfig()).run([case], utility)

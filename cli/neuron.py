@@ -47,7 +47,8 @@ def mint(
     layers: Optional[str] = typer.Option(None, "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5. Default: searched (upper-half, then all)."),
     mode: str = typer.Option("single", "--mode", help="single: each case from the original model; sequential: repairs accumulate."),
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking). Default: searched (10, then 50)."),
-    scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f). Default: searched from 1 up to 3000 (x3 a step); the first that repairs within the neuron budget with locality held is kept."),
+    scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f). Default: searched over 1, 10, 100, 1000; the first setting that repairs within the neuron budget with locality held is kept."),
+    direction: Optional[str] = typer.Option(None, "--direction", help="Drift direction: pinv (the paper: pinv of the LM head) or grad (measured through the network: d log p(desired)/p(wrong) / d FFN output). Default: searched, pinv first at each scale."),
     locality: Optional[Path] = typer.Option(None, "--locality", help='JSONL rows {"prompt", "target"} whose answers a repair must not change (default: the cases of the other groups in --cases).'),
     min_locality: float = typer.Option(1.0, "--min-locality", min=0.0, max=1.0, help="Share of locality-probe tokens whose top-1 must stay unchanged for a setting to be kept."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -59,10 +60,13 @@ def mint(
 
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
+    if direction not in (None, "pinv", "grad"):
+        fail(f"--direction {direction}: use pinv or grad")
     rows = _guard(lambda: read_cases(cases))
     probes = _guard(lambda: read_cases(locality)) if locality else None
     base, tok = _guard(lambda: _load(model))
-    config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale, min_locality=min_locality)
+    config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale, min_locality=min_locality,
+                        direction=direction)
     with _progress(len(rows), "MINT") as bar:
         task = bar.add_task("mint", total=len(rows))
         report = _guard(lambda: run_mint(base, tok, model_ref(model), rows, out, config, mode,

@@ -40,14 +40,14 @@ from neuron_patch.scoring import device_of, teacher_forced
 BASE_F = 0.01
 
 
-# The automatic search (any of scale / layers / top_k left as None): settings are tried from the
-# smallest change to the largest, and the first that repairs the case within `max_neurons`
-# distinct neurons while the locality probes keep their answers is kept.  Scales grow ~3x a step
-# (the useful f spans 0.01 on large models to ~10 on toys); wider candidate sets come after the
-# narrow one at every scale because they cost more and reach layers the paper leaves alone.
-# The paper's direction (pinv of the head) comes first; when no scale repairs with it, the same
-# scales are tried with the direction measured through the network ("grad", see `grad_drift`).
-AUTO_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+# The automatic search (any of scale / layers / top_k / direction left as None): settings are tried
+# from the smallest change to the largest, and the first that repairs the case within `max_neurons`
+# distinct neurons while the locality probes keep their answers is kept.  Scales grow 10x a step
+# (the useful f spans 0.01 on large models to ~10 on toys); at each scale the paper's direction
+# comes before the measured one, and the narrow candidate set before the wide one (it costs less
+# and stays in the layers the paper uses).
+# Directions: the paper's (pinv of the head) and the one measured through the network (`grad_drift`).
+AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
 DIRECTIONS = ("pinv", "grad")
 
@@ -73,7 +73,7 @@ class MintConfig:
         cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
                  for lay, k in AUTO_CANDIDATES]
         cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
-        return [(d, s, lay, k) for d in dirs for s in scales for lay, k in cands]
+        return [(d, s, lay, k) for s in scales for d in dirs for lay, k in cands]
 
 
 @dataclass
@@ -196,10 +196,20 @@ class Mint:
         x = torch.tensor([ids], device=device_of(self.model))
         return torch.softmax(self.model(input_ids=x).logits[0, -1].float(), -1)
 
-    def repair_token(self, ids: list[int], desired: int, patched: dict) -> tuple[bool, int]:
+    @torch.no_grad()
+    def _score(self, ids: list[int], guard, desired: int, wrong: int) -> tuple[int, float]:
+        """(earlier target tokens of `guard` that lost top-1, p(wrong) - p(desired)) in one forward."""
+        logits = self.model(input_ids=torch.tensor([ids], device=device_of(self.model))).logits[0].float()
+        p = torch.softmax(logits[-1], -1)
+        return sum(int(logits[pos].argmax()) != tok for pos, tok in guard), float(p[wrong] - p[desired])
+
+    def repair_token(self, ids: list[int], desired: int, patched: dict,
+                     guard: list[tuple[int, int]] = ()) -> tuple[bool, int]:
         """Patch neurons until `desired` is top-1 after `ids`; returns (success, steps).
 
-        `patched` maps (layer, neuron) -> its value before the current case touched it."""
+        `patched` maps (layer, neuron) -> its value before the current case touched it.  `guard`
+        lists (position, token) of the target's earlier tokens: among candidates, one that keeps
+        them top-1 is preferred (the same neurons fire at every position of the answer)."""
         probs = self._probs(ids)
         steps = 0
         while int(probs.argmax()) != desired:
@@ -211,11 +221,10 @@ class Mint:
             for layer, idx in self.localise(ids, desired):
                 old = self.parts.neuron_vector(layer, idx).detach().clone()
                 self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
-                p = self._probs(ids)
-                gap = float(p[wrong] - p[desired])
+                score = self._score(ids, guard, desired, wrong)
                 self.parts.set_neuron(layer, idx, old)
-                if best is None or gap < best[0]:
-                    best = (gap, layer, idx)
+                if best is None or score < best[0]:
+                    best = (score, layer, idx)
             if best is None:
                 return False, steps
             _, layer, idx = best
@@ -294,7 +303,8 @@ class Mint:
                 ctx = prompt_ids + target_ids[:j]
                 if int(self._probs(ctx).argmax()) == target_ids[j]:
                     continue
-                ok, steps = self.repair_token(ctx, target_ids[j], patched)
+                guard = [(len(prompt_ids) - 1 + i, target_ids[i]) for i in range(j)]
+                ok, steps = self.repair_token(ctx, target_ids[j], patched, guard)
                 result.steps += steps
                 result.tokens_repaired += 1
                 if not ok:
