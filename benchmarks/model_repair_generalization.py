@@ -28,11 +28,11 @@ import torch
 
 from benchmarks.repair_worlds import World, cases, load_or_train, prompt_of, SECOND
 
-GRID = [  # kind, layers, width, corpus, seed, errors
-    ("gpt2", 2, 64, "bash", 0, 1), ("gpt2", 4, 96, "python", 1, 2), ("gpt2", 4, 128, "git", 2, 1),
-    ("gpt2", 8, 128, "sql", 3, 2), ("gpt2", 2, 256, "python", 4, 1), ("gpt2", 8, 256, "bash", 5, 1),
-    ("llama", 2, 64, "git", 0, 2), ("llama", 4, 96, "bash", 1, 1), ("llama", 4, 128, "sql", 2, 1),
-    ("llama", 8, 128, "python", 3, 1), ("llama", 2, 256, "sql", 4, 2), ("llama", 8, 256, "git", 5, 1),
+GRID = [  # kind, layers, width, corpus, seed, errors (alternating layouts: any prefix is a mixed grid)
+    ("gpt2", 2, 64, "bash", 0, 1), ("llama", 2, 64, "git", 0, 2), ("gpt2", 4, 96, "python", 1, 2),
+    ("llama", 4, 96, "bash", 1, 1), ("gpt2", 4, 128, "git", 2, 1), ("llama", 4, 128, "sql", 2, 1),
+    ("gpt2", 8, 128, "sql", 3, 2), ("llama", 8, 128, "python", 3, 1), ("gpt2", 2, 256, "python", 4, 1),
+    ("llama", 2, 256, "sql", 4, 2), ("gpt2", 8, 256, "bash", 5, 1), ("llama", 8, 256, "git", 5, 1),
     ("gpt2", 4, 64, "sql", 6, 1), ("llama", 4, 64, "python", 6, 1), ("gpt2", 2, 128, "git", 7, 2),
     ("llama", 2, 128, "bash", 7, 1),
 ]

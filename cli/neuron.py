@@ -50,7 +50,7 @@ def mint(
     scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f). Default: searched over 1, 10, 100, 1000; the first setting that repairs within the neuron budget with locality held is kept."),
     direction: Optional[str] = typer.Option(None, "--direction", help="Drift direction: pinv (the paper: pinv of the LM head) or grad (measured through the network: d log p(desired)/p(wrong) / d FFN output). Default: searched, pinv first at each scale."),
     locality: Optional[Path] = typer.Option(None, "--locality", help='JSONL rows {"prompt", "target"} whose answers a repair must not change (default: the cases of the other groups in --cases).'),
-    min_locality: float = typer.Option(1.0, "--min-locality", min=0.0, max=1.0, help="Share of locality-probe tokens whose top-1 must stay unchanged for a setting to be kept."),
+    min_locality: float = typer.Option(0.9, "--min-locality", min=0.0, max=1.0, help="Share of locality probes whose answer (top-1 at every target position) must stay unchanged for a setting to be kept."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""

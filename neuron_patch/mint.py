@@ -35,7 +35,7 @@ import torch
 
 from neuron_patch.arch import ModelParts, parse_layers
 from neuron_patch.data import Case, encode_pair
-from neuron_patch.scoring import device_of, teacher_forced
+from neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
 
@@ -50,6 +50,7 @@ BASE_F = 0.01
 AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
 DIRECTIONS = ("pinv", "grad")
+LOCALITY_TRIES = 10  # best candidates checked against the locality probes per step
 
 
 @dataclass
@@ -59,7 +60,7 @@ class MintConfig:
     top_k: int | None = None     # candidates tried per step; None: searched (10, then 50)
     scale: float | None = None   # f = 0.01 * scale; None: searched over AUTO_SCALES
     max_passes: int = 2          # teacher-forced passes over the target (later patches can disturb earlier tokens)
-    min_locality: float = 1.0    # share of locality-probe tokens whose top-1 must stay unchanged
+    min_locality: float = 0.9    # share of locality probes whose answer (every top-1 token) must stay unchanged
     direction: str | None = None  # pinv (the paper) | grad; None: pinv first, then grad
 
     @property
@@ -100,6 +101,7 @@ class Mint:
         self.config = config or MintConfig()
         self.parts = ModelParts(model)
         self._pinv_gram = None
+        self._probes, self._before = [], []
         self._use(*self.config.settings()[0])
 
     def _use(self, direction: str, scale: float, layers: str, top_k: int) -> None:
@@ -217,19 +219,25 @@ class Mint:
                 return False, steps
             wrong = int(probs.argmax())
             self._grad_cache = {}   # the measured direction follows the patched model
-            best = None
+            scored = []
             for layer, idx in self.localise(ids, desired):
                 old = self.parts.neuron_vector(layer, idx).detach().clone()
                 self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
-                score = self._score(ids, guard, desired, wrong)
+                scored.append((self._score(ids, guard, desired, wrong), layer, idx))
                 self.parts.set_neuron(layer, idx, old)
-                if best is None or score < best[0]:
-                    best = (score, layer, idx)
-            if best is None:
+            kept = False
+            # Best first; the locality probes veto a candidate that moves other answers (checked
+            # for the few best only: one batched forward each).
+            for _, layer, idx in sorted(scored)[:LOCALITY_TRIES]:
+                old = self.parts.neuron_vector(layer, idx).detach().clone()
+                self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
+                if self._local_ok():
+                    patched.setdefault((layer, idx), old)
+                    kept = True
+                    break
+                self.parts.set_neuron(layer, idx, old)
+            if not kept:
                 return False, steps
-            _, layer, idx = best
-            patched.setdefault((layer, idx), self.parts.neuron_vector(layer, idx).detach().clone())
-            self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
             steps += 1
             probs = self._probs(ids)
         return True, steps
@@ -240,17 +248,30 @@ class Mint:
             self.parts.set_neuron(layer, idx, value)
 
     # --- locality --------------------------------------------------------------------
+    @torch.no_grad()
     def probe_answers(self, probes: list[Case]) -> list[list[int]]:
-        """Teacher-forced top-1 tokens of each probe (the answers a repair must not change)."""
-        return [teacher_forced(self.model, *encode_pair(self.tokenizer, c.prompt, c.target)).top1 for c in probes]
+        """Teacher-forced top-1 tokens of each probe (the answers a repair must not change), in one
+        right-padded batch."""
+        if not probes:
+            return []
+        pairs = [encode_pair(self.tokenizer, c.prompt, c.target) for c in probes]
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        x, mask = padded([p + t for p, t in pairs], pad, device_of(self.model))
+        top = self.model(input_ids=x, attention_mask=mask).logits.argmax(-1)
+        return [top[i, len(p) - 1: len(p) + len(t) - 1].tolist() for i, (p, t) in enumerate(pairs)]
+
+    def _local_ok(self) -> bool:
+        """The locality probes of the case being repaired still hold (`min_locality`)."""
+        if not self._probes:
+            return True
+        return self.locality(self._probes, self._before) >= self.config.min_locality
 
     def locality(self, probes: list[Case], before: list[list[int]]) -> float:
-        """Share of probe tokens whose top-1 is unchanged since `before`."""
+        """Share of probes whose answer (top-1 at every target position) is unchanged since `before`."""
         if not probes:
             return 1.0
         after = self.probe_answers(probes)
-        same = sum(a == b for xs, ys in zip(after, before) for a, b in zip(xs, ys))
-        return same / max(1, sum(map(len, before)))
+        return sum(a == b for a, b in zip(after, before)) / len(probes)
 
     def repair_case(self, case: Case, index: int = 0, probes: list[Case] | None = None,
                     before: list[list[int]] | None = None) -> tuple[CaseResult, dict]:
@@ -265,6 +286,7 @@ class Mint:
         settings = self.config.settings()
         if probes and before is None:
             before = self.probe_answers(probes)
+        self._probes, self._before = probes, before
         last = None
         for n, (direction, scale, layers, top_k) in enumerate(settings, 1):
             self._use(direction, scale, layers, top_k)
