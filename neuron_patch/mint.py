@@ -280,7 +280,7 @@ class Mint:
         Tries `config.settings()` in order (one setting when every knob is given) and keeps the
         first that repairs the case with at most `max_neurons` distinct neurons while the
         `probes` (cases whose answers must not change) keep at least `min_locality` of their
-        top-1 tokens; `before` holds their answers before this case (computed when omitted)."""
+        answers; `before` holds their answers before this case (computed when omitted)."""
         probes = probes or []
         start = time.perf_counter()
         settings = self.config.settings()
