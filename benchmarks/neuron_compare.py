@@ -76,8 +76,10 @@ def main(argv=None) -> None:
 
     methods = {}
     for s in [float(x) for x in args.scales.split(",")]:
-        mint = Mint(model, tok, MintConfig(scale=s))
+        mint = Mint(model, tok, MintConfig(scale=s, direction="pinv", layers="upper-half", top_k=10))
         methods[f"MINT (f={0.01 * s:g})"] = lambda c, mint=mint: mint.repair_case(c)
+    auto = Mint(model, tok, MintConfig())   # the defaults: setting searched, other groups as locality probes
+    methods["MINT (defaults: searched)"] = lambda c: auto.repair_case(c, 0, others)
     methods["SGD 10 steps lr 1e-2 (FFN out, upper half)"] = sgd
     methods["full fine-tuning 10 steps AdamW 1e-3"] = full_ft
 

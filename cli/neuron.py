@@ -43,11 +43,14 @@ def mint(
     model: str = typer.Option(..., "--model", help="Base model: hf:ORG/NAME or hf:/path/to/folder."),
     cases: Path = typer.Option(..., "--cases", help='JSONL rows {"prompt", "target", "group"}, or EasyEdit records {"prompt", "target_new", "ground_truth", "rephrase_prompt", "locality_prompt"}.'),
     out: Path = typer.Option(..., "--out", help="Folder for the delta(s) and report.json."),
-    max_neurons: int = typer.Option(10, "--max-neurons", min=1, help="Patch steps per token before the case is rolled back and skipped."),
-    layers: str = typer.Option("upper-half", "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5."),
+    max_neurons: int = typer.Option(10, "--max-neurons", min=1, help="Neuron budget: patch steps per token and distinct neurons per case before the case is rolled back and skipped."),
+    layers: Optional[str] = typer.Option(None, "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5. Default: searched (upper-half, then all)."),
     mode: str = typer.Option("single", "--mode", help="single: each case from the original model; sequential: repairs accumulate."),
-    top_k: int = typer.Option(10, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking)."),
-    scale: float = typer.Option(1.0, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f); tiny toy models need ~300."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking). Default: searched (10, then 50)."),
+    scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f). Default: searched over 1, 10, 100, 1000; the first setting that repairs within the neuron budget with locality held is kept."),
+    direction: Optional[str] = typer.Option(None, "--direction", help="Drift direction: pinv (the paper: pinv of the LM head) or grad (measured through the network: d log p(desired)/p(wrong) / d FFN output). Default: searched, pinv first at each scale."),
+    locality: Optional[Path] = typer.Option(None, "--locality", help='JSONL rows {"prompt", "target"} whose answers a repair must not change (default: the cases of the other groups in --cases).'),
+    min_locality: float = typer.Option(0.9, "--min-locality", min=0.0, max=1.0, help="Share of locality probes whose answer (top-1 at every target position) must stay unchanged for a setting to be kept."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""
@@ -58,17 +61,22 @@ def mint(
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
     check_out_dir(out)
+    if direction not in (None, "pinv", "grad"):
+        fail(f"--direction {direction}: use pinv or grad")
     rows = _guard(lambda: read_cases(cases))
+    probes = _guard(lambda: read_cases(locality)) if locality else None
     base, tok = _guard(lambda: _load(model))
-    config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale)
+    config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale, min_locality=min_locality,
+                        direction=direction)
     with _progress(len(rows), "MINT") as bar:
         task = bar.add_task("mint", total=len(rows))
         report = _guard(lambda: run_mint(base, tok, model_ref(model), rows, out, config, mode,
-                                         lambda i, n, r: bar.update(task, completed=i)))
+                                         lambda i, n, r: bar.update(task, completed=i), probes))
     s = report["summary"]
+    chosen = "; ".join(f"{k} x{v}" for k, v in s["settings_chosen"].items()) or "none"
     _finish(report, json_out, out, f"MINT ({mode}): {s['repaired']} repaired, {s['skipped']} skipped, "
             f"{s['already_correct']} already correct of {s['cases']}; mean neurons {s['mean_neurons']}; "
-            f"s/repair {s['seconds_per_repair']}")
+            f"s/repair {s['seconds_per_repair']}; setting kept: {chosen}")
 
 
 @app.command()

@@ -45,7 +45,9 @@ def repair(
     replay: Optional[Path] = typer.Option(None, "--replay", help="Answer model calls from this earlier run directory's call log, without any model."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Hard cap on model calls."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Hard cap on model tokens (prompt + completion)."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Hard cap on model cost in USD (unknown prices count as 0)."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Hard cap on model cost in USD; prices from litellm's cost map (a model with no known price is refused: pass --price-in/--price-out)."),
+    price_in: Optional[float] = typer.Option(None, "--price-in", min=0.0, help="Price of prompt tokens, USD per 1M (overrides the price registry for every remote model)."),
+    price_out: Optional[float] = typer.Option(None, "--price-out", min=0.0, help="Price of completion tokens, USD per 1M (overrides the price registry)."),
     suggestions: int = typer.Option(3, "--suggestions", help="SRepair: suggestions asked for per function (or per group of functions repaired together)."),
     patches_per_suggestion: int = typer.Option(5, "--patches-per-suggestion", help="SRepair: patches per suggestion."),
     no_bounce: bool = typer.Option(False, "--no-bounce", help="Never abstain: skip the input and output bouncers."),
@@ -68,7 +70,7 @@ def repair(
         memory_mb=memory_mb, out=out, resume=resume, apply=apply, branch=branch, instance_id=instance_id,
         predictions=predictions, model_name=model_name, functions=pinned, model=model, suggest_model=suggest_model,
         patch_model=patch_model, api_base=api_base, replay=replay, max_calls=max_calls, max_tokens=max_tokens,
-        max_cost=max_cost, suggestions=suggestions, patches_per_suggestion=patches_per_suggestion, bounce=not no_bounce,
+        max_cost=max_cost, price_in=price_in, price_out=price_out, suggestions=suggestions, patches_per_suggestion=patches_per_suggestion, bounce=not no_bounce,
         bounce_threshold=bounce_threshold, progress=not json_out,
     )
     try:
@@ -115,6 +117,8 @@ def _render(outcome) -> None:
     if outcome.patch:
         console.print(outcome.patch, highlight=False, markup=False)
     console.print(f"run directory: {outcome.run_dir}", highlight=False)
+    if outcome.stop_reason:   # the last line: a capped run must say so
+        console.print(f"[yellow]stopped early:[/] {outcome.stop_reason}", highlight=False)
 
 
 def localize(

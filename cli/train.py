@@ -92,6 +92,7 @@ def grpo_cmd(
     vllm_mode: str = typer.Option("colocate", "--vllm-mode", help="colocate (shares the GPU) or server (`trl vllm-serve` on other GPUs)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint-N in --out."),
     config: str = typer.Option(None, "--config", help="TRL-style YAML/JSON: model_name_or_path, dataset_name, output_dir, env and any GRPOConfig field (overriding the method's defaults)."),
+    drop_long: bool = typer.Option(False, "--drop-long", help="Drop prompts longer than the model's context allows instead of cutting their start."),
     workers: int = typer.Option(None, "--workers", help="Parallel sandbox jobs for the rewards (default: CPU count)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ):
@@ -118,7 +119,7 @@ def grpo_cmd(
     check_out_dir(out)
     req = TrainRequest(model=model, data=data, out=out, num_generations=num_generations, max_steps=max_steps,
                        use_vllm=use_vllm, vllm_mode=vllm_mode, resume=resume, config_file=config, workers=workers,
-                       overrides=overrides)
+                       overrides=overrides, drop_long=drop_long)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # library logs must not mix with --json output
             summary = train_grpo(req)
@@ -129,6 +130,9 @@ def grpo_cmd(
         return
     for note in summary["notes"]:
         console.print(f"note: {note}")
+    if summary.get("context") and summary["context"]["context"] is not None:
+        from repair.models.context import FitReport
+        console.print(FitReport(**summary["context"]).line(), highlight=False)
     console.print(f"trained to step {summary['steps']}; model in {summary['out']}, last checkpoint "
                   f"{summary['last_checkpoint']}, metrics {summary['metrics']}, plot {summary['plot']}")
 
@@ -144,6 +148,7 @@ def eval_cmd(
     max_tokens: int = typer.Option(2048, "--max-tokens", help="Longest answer in tokens."),
     workers: int = typer.Option(None, "--workers", help="Parallel sandbox jobs (default: CPU count)."),
     details: str = typer.Option(None, "--details", help="Also write every sample's scores to this JSON file."),
+    drop_long: bool = typer.Option(False, "--drop-long", help="Drop prompts longer than the model's context allows instead of cutting their start."),
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ):
     """Evaluate a policy: Bugfix@1/@k, Test (discriminative tests) and Tcov (bugs with one)."""
@@ -170,18 +175,26 @@ def eval_cmd(
     from repair.r1.executor import TestRunner
     from repair.r1.generate import PolicyLoadError, load_policy
 
+    from repair.models.context import ContextTooSmall
+    from repair.r1.generate import fit_policy_rows
+
     try:
         policy = load_policy(model)
-    except PolicyLoadError as exc:
+        rows, messages, max_tokens, fitted = fit_policy_rows(policy, rows, max_tokens, drop_long)
+    except (PolicyLoadError, ContextTooSmall) as exc:
         fail(str(exc))
+    if fitted is not None and not json_out:
+        err_console.print(fitted.line(), highlight=False)
     try:
         with TestRunner(workers=workers) as runner, _progress() as bar, contextlib.redirect_stdout(sys.stderr):
             task = bar.add_task("sampling answers", total=len(rows))
             report = evaluate_policy(policy, rows, runner, samples=samples, temperature=temperature, max_tokens=max_tokens,
-                                     progress=lambda n: bar.advance(task, n))
+                                     progress=lambda n: bar.advance(task, n), messages=messages)
     except ModelError as exc:  # a model server that does not answer: one line, not a traceback
         fail(f"the model {model} did not answer: {exc}", 4)  # a service failure (docs/json.md), not bad input
     summary = report.summary()
+    if fitted is not None:
+        summary["context"] = fitted.to_dict()
     if details:
         from pathlib import Path
 
@@ -197,6 +210,6 @@ def eval_cmd(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key not in ("model", "bugs", "samples"):
+        if key not in ("model", "bugs", "samples", "context"):
             table.add_row(key, f"{100 * value:.1f}%")
     console.print(table)

@@ -22,7 +22,8 @@ Reading of f / scale: the drift is range-normalised (unitless, range 1) and the 
 (the value vector moves a fraction f/(1+f) of the way towards the drift) and ``scale`` is the
 user's multiplier on the released default 0.01.  Because the update is convex, one neuron can at
 most become the drift itself: a repair needs neurons with large activations or several steps.
-On tiny models (activations ~1) the released f = 0.01 flips nothing; scale 300 (f = 3) does.  A neuron already patched may
+On tiny models (activations ~1) the released f = 0.01 flips nothing and scale ~300 (f = 3) is needed; larger
+models need less: hence the automatic search (AUTO_SCALES) when no scale is given.  A neuron already patched may
 be chosen again (its update compounds); ``neurons`` counts distinct neurons, ``steps`` patches.
 """
 from __future__ import annotations
@@ -34,18 +35,46 @@ import torch
 
 from neuron_patch.arch import ModelParts, parse_layers
 from neuron_patch.data import Case, encode_pair
-from neuron_patch.scoring import device_of, teacher_forced
+from neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
 
 
+# The automatic search (any of scale / layers / top_k / direction left as None): settings are tried
+# from the smallest change to the largest, and the first that repairs the case within `max_neurons`
+# distinct neurons while the locality probes keep their answers is kept.  Scales grow 10x a step
+# (the useful f spans 0.01 on large models to ~10 on toys); at each scale the paper's direction
+# comes before the measured one, and the narrow candidate set before the wide one (it costs less
+# and stays in the layers the paper uses).
+# Directions: the paper's (pinv of the head) and the one measured through the network (`grad_drift`).
+AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
+AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
+DIRECTIONS = ("pinv", "grad")
+LOCALITY_TRIES = 10  # best candidates checked against the locality probes per step
+
+
 @dataclass
 class MintConfig:
-    max_neurons: int = 10        # patch steps per token before the case is rolled back
-    layers: str = "upper-half"
-    top_k: int = 10              # candidates tried per step
-    scale: float = 1.0           # f = 0.01 * scale
+    max_neurons: int = 10        # patch steps per token, and distinct neurons per case, before a roll back
+    layers: str | None = None    # None: searched (upper-half, then all)
+    top_k: int | None = None     # candidates tried per step; None: searched (10, then 50)
+    scale: float | None = None   # f = 0.01 * scale; None: searched over AUTO_SCALES
     max_passes: int = 2          # teacher-forced passes over the target (later patches can disturb earlier tokens)
+    min_locality: float = 0.9    # share of locality probes whose answer (every top-1 token) must stay unchanged
+    direction: str | None = None  # pinv (the paper) | grad; None: pinv first, then grad
+
+    @property
+    def auto(self) -> bool:
+        return None in (self.scale, self.layers, self.top_k, self.direction)
+
+    def settings(self) -> list[tuple[str, float, str, int]]:
+        """(direction, scale, layers, top_k) to try in order; explicit values pin their axis."""
+        scales = AUTO_SCALES if self.scale is None else (self.scale,)
+        dirs = DIRECTIONS if self.direction is None else (self.direction,)
+        cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
+                 for lay, k in AUTO_CANDIDATES]
+        cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
+        return [(d, s, lay, k) for s in scales for d in dirs for lay, k in cands]
 
 
 @dataclass
@@ -59,6 +88,8 @@ class CaseResult:
     steps: int = 0
     tokens_repaired: int = 0
     seconds: float = 0.0
+    setting: dict | None = None            # the (scale, layers, top_k) kept, and the locality it held
+    tried: int = 0                         # settings tried (1 when every knob is given)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -69,8 +100,18 @@ class Mint:
         self.model, self.tokenizer = model, tokenizer
         self.config = config or MintConfig()
         self.parts = ModelParts(model)
-        self.layers = parse_layers(self.config.layers, self.parts.num_layers)
         self._pinv_gram = None
+        self._probes, self._before = [], []
+        self._use(*self.config.settings()[0])
+
+    def _use(self, direction: str, scale: float, layers: str, top_k: int) -> None:
+        """The knobs the single-setting repair reads."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"--direction {direction}: use one of {', '.join(DIRECTIONS)}")
+        self.direction, self.scale, self.top_k = direction, scale, top_k
+        self._grad_cache: dict = {}
+        self.layer_spec = layers
+        self.layers = parse_layers(layers, self.parts.num_layers)
 
     # --- semantic drift --------------------------------------------------------------
     def _u_rows(self, tokens: list[int]) -> torch.Tensor:
@@ -86,6 +127,34 @@ class Mint:
         span = d.max() - d.min()
         # Normalise first, then apply the layer factor: the other order would cancel the factor.
         return (d / span if span > 0 else d) * (layer + 1) / self.parts.num_layers
+
+    def grad_drift(self, ids: list[int], layer: int, desired: int, wrong: int) -> torch.Tensor:
+        """The direction measured through the network: d(log p(desired) - log p(wrong)) / d(output of
+        the layer's FFN) at the last position, scaled to the norm of the residual stream there.
+
+        The pinv direction ignores the final norm and the later layers; on small models it may not
+        raise the desired token at all (measured: head(norm(drift)) picks a third token)."""
+        key = (tuple(ids), desired, wrong)
+        if key not in self._grad_cache:
+            outs, hooks = {}, []
+            for l in self.layers:
+                hooks.append(self.parts.ffn_out[l].register_forward_hook(lambda _m, _a, o, l=l: outs.__setitem__(l, o)))
+            resid = {}
+            for l in self.layers:
+                hooks.append(self.parts.blocks[l].register_forward_hook(
+                    lambda _m, _a, o, l=l: resid.__setitem__(l, (o[0] if isinstance(o, tuple) else o).detach())))
+            try:
+                with torch.enable_grad():
+                    logp = torch.log_softmax(self.model(input_ids=torch.tensor([ids], device=device_of(self.model)))
+                                             .logits[0, -1].float(), -1)
+                    grads = torch.autograd.grad(logp[desired] - logp[wrong], [outs[l] for l in self.layers])
+            finally:
+                for h in hooks:
+                    h.remove()
+            self._grad_cache[key] = {l: (g[0, -1].float(), resid[l][0, -1].float().norm())
+                                     for l, g in zip(self.layers, grads)}
+        g, norm = self._grad_cache[key][layer]
+        return g / g.norm().clamp_min(1e-12) * norm
 
     # --- localisation ----------------------------------------------------------------
     def localise(self, ids: list[int], desired: int, exclude=()) -> list[tuple[int, int]]:
@@ -110,17 +179,18 @@ class Mint:
             if g is None:
                 continue
             score = (g * acts[layer]).detach().float()[0].norm(dim=0)   # L2 over positions
-            for idx, s in zip(*[t.tolist() for t in reversed(score.topk(min(self.config.top_k, score.numel())))]):
+            for idx, s in zip(*[t.tolist() for t in reversed(score.topk(min(self.top_k, score.numel())))]):
                 if (layer, idx) not in exclude:
                     scored.append((s, layer, idx))
         scored.sort(reverse=True)
-        return [(layer, idx) for _, layer, idx in scored[: self.config.top_k]]
+        return [(layer, idx) for _, layer, idx in scored[: self.top_k]]
 
     # --- one token -------------------------------------------------------------------
-    def _patched_value(self, layer: int, idx: int, desired: int, wrong: int) -> torch.Tensor:
+    def _patched_value(self, layer: int, idx: int, desired: int, wrong: int, ids: list[int]) -> torch.Tensor:
         w = self.parts.neuron_vector(layer, idx).detach()
-        f = BASE_F * self.config.scale
-        d = self.drift(layer, desired, wrong).to(device=w.device, dtype=torch.float32)
+        f = BASE_F * self.scale
+        d = self.drift(layer, desired, wrong) if self.direction == "pinv" else self.grad_drift(ids, layer, desired, wrong)
+        d = d.to(device=w.device, dtype=torch.float32)
         return ((w.float() + f * d) / (1 + f)).to(w.dtype)
 
     @torch.no_grad()
@@ -128,30 +198,46 @@ class Mint:
         x = torch.tensor([ids], device=device_of(self.model))
         return torch.softmax(self.model(input_ids=x).logits[0, -1].float(), -1)
 
-    def repair_token(self, ids: list[int], desired: int, patched: dict) -> tuple[bool, int]:
+    @torch.no_grad()
+    def _score(self, ids: list[int], guard, desired: int, wrong: int) -> tuple[int, float]:
+        """(earlier target tokens of `guard` that lost top-1, p(wrong) - p(desired)) in one forward."""
+        logits = self.model(input_ids=torch.tensor([ids], device=device_of(self.model))).logits[0].float()
+        p = torch.softmax(logits[-1], -1)
+        return sum(int(logits[pos].argmax()) != tok for pos, tok in guard), float(p[wrong] - p[desired])
+
+    def repair_token(self, ids: list[int], desired: int, patched: dict,
+                     guard: list[tuple[int, int]] = ()) -> tuple[bool, int]:
         """Patch neurons until `desired` is top-1 after `ids`; returns (success, steps).
 
-        `patched` maps (layer, neuron) -> its value before the current case touched it."""
+        `patched` maps (layer, neuron) -> its value before the current case touched it.  `guard`
+        lists (position, token) of the target's earlier tokens: among candidates, one that keeps
+        them top-1 is preferred (the same neurons fire at every position of the answer)."""
         probs = self._probs(ids)
         steps = 0
         while int(probs.argmax()) != desired:
             if steps >= self.config.max_neurons:
                 return False, steps
             wrong = int(probs.argmax())
-            best = None
+            self._grad_cache = {}   # the measured direction follows the patched model
+            scored = []
             for layer, idx in self.localise(ids, desired):
                 old = self.parts.neuron_vector(layer, idx).detach().clone()
-                self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong))
-                p = self._probs(ids)
-                gap = float(p[wrong] - p[desired])
+                self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
+                scored.append((self._score(ids, guard, desired, wrong), layer, idx))
                 self.parts.set_neuron(layer, idx, old)
-                if best is None or gap < best[0]:
-                    best = (gap, layer, idx)
-            if best is None:
+            kept = False
+            # Best first; the locality probes veto a candidate that moves other answers (checked
+            # for the few best only: one batched forward each).
+            for _, layer, idx in sorted(scored)[:LOCALITY_TRIES]:
+                old = self.parts.neuron_vector(layer, idx).detach().clone()
+                self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong, ids))
+                if self._local_ok():
+                    patched.setdefault((layer, idx), old)
+                    kept = True
+                    break
+                self.parts.set_neuron(layer, idx, old)
+            if not kept:
                 return False, steps
-            _, layer, idx = best
-            patched.setdefault((layer, idx), self.parts.neuron_vector(layer, idx).detach().clone())
-            self.parts.set_neuron(layer, idx, self._patched_value(layer, idx, desired, wrong))
             steps += 1
             probs = self._probs(ids)
         return True, steps
@@ -161,8 +247,72 @@ class Mint:
         for (layer, idx), value in patched.items():
             self.parts.set_neuron(layer, idx, value)
 
-    def repair_case(self, case: Case, index: int = 0) -> tuple[CaseResult, dict]:
-        """Repair one case in place; returns the result and {(layer, neuron): value before}."""
+    # --- locality --------------------------------------------------------------------
+    @torch.no_grad()
+    def probe_answers(self, probes: list[Case]) -> list[list[int]]:
+        """Teacher-forced top-1 tokens of each probe (the answers a repair must not change), in one
+        right-padded batch."""
+        if not probes:
+            return []
+        pairs = [encode_pair(self.tokenizer, c.prompt, c.target) for c in probes]
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        x, mask = padded([p + t for p, t in pairs], pad, device_of(self.model))
+        top = self.model(input_ids=x, attention_mask=mask).logits.argmax(-1)
+        return [top[i, len(p) - 1: len(p) + len(t) - 1].tolist() for i, (p, t) in enumerate(pairs)]
+
+    def _local_ok(self) -> bool:
+        """The locality probes of the case being repaired still hold (`min_locality`)."""
+        if not self._probes:
+            return True
+        return self.locality(self._probes, self._before) >= self.config.min_locality
+
+    def locality(self, probes: list[Case], before: list[list[int]]) -> float:
+        """Share of probes whose answer (top-1 at every target position) is unchanged since `before`."""
+        if not probes:
+            return 1.0
+        after = self.probe_answers(probes)
+        return sum(a == b for a, b in zip(after, before)) / len(probes)
+
+    def repair_case(self, case: Case, index: int = 0, probes: list[Case] | None = None,
+                    before: list[list[int]] | None = None) -> tuple[CaseResult, dict]:
+        """Repair one case in place; returns the result and {(layer, neuron): value before}.
+
+        Tries `config.settings()` in order (one setting when every knob is given) and keeps the
+        first that repairs the case with at most `max_neurons` distinct neurons while the
+        `probes` (cases whose answers must not change) keep at least `min_locality` of their
+        answers; `before` holds their answers before this case (computed when omitted)."""
+        probes = probes or []
+        start = time.perf_counter()
+        settings = self.config.settings()
+        if probes and before is None:
+            before = self.probe_answers(probes)
+        self._probes, self._before = probes, before
+        last = None
+        for n, (direction, scale, layers, top_k) in enumerate(settings, 1):
+            self._use(direction, scale, layers, top_k)
+            result, patched = self._repair_once(case, index)
+            result.tried = n
+            if result.status == "already-correct":
+                break
+            if result.status == "repaired":
+                loc = self.locality(probes, before) if probes else None
+                small = len(patched) <= self.config.max_neurons
+                if small and (loc is None or loc >= self.config.min_locality):
+                    result.setting = {"direction": direction, "scale": scale, "f": BASE_F * scale, "layers": layers,
+                                      "top_k": top_k, "locality": loc}
+                    break
+                self.rollback(patched)   # repaired, but too many neurons or other answers moved
+                result.status, result.neurons, patched = "skipped", [], {}
+                result.setting = {"direction": direction, "scale": scale, "layers": layers, "top_k": top_k, "locality": loc,
+                                  "rejected": "locality" if small else "neurons"}
+            last = (result, patched)
+        else:
+            result, patched = last
+        result.seconds = time.perf_counter() - start
+        return result, patched
+
+    def _repair_once(self, case: Case, index: int = 0) -> tuple[CaseResult, dict]:
+        """Repair one case in place with the current setting."""
         start = time.perf_counter()
         prompt_ids, target_ids = encode_pair(self.tokenizer, case.prompt, case.target)
         result = CaseResult(index, case.prompt, case.target, case.group, "already-correct")
@@ -175,7 +325,8 @@ class Mint:
                 ctx = prompt_ids + target_ids[:j]
                 if int(self._probs(ctx).argmax()) == target_ids[j]:
                     continue
-                ok, steps = self.repair_token(ctx, target_ids[j], patched)
+                guard = [(len(prompt_ids) - 1 + i, target_ids[i]) for i in range(j)]
+                ok, steps = self.repair_token(ctx, target_ids[j], patched, guard)
                 result.steps += steps
                 result.tokens_repaired += 1
                 if not ok:

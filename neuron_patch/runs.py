@@ -20,16 +20,24 @@ def _case_json(c: Case) -> dict:
 
 
 def run_mint(model, tok, base_id: str, cases: list[Case], out: Path, config: MintConfig, mode: str,
-             progress=None) -> dict:
+             progress=None, locality: list[Case] | None = None) -> dict:
     """single: each case from the original model (one delta per repaired case, then undone);
-    sequential: repairs accumulate into one delta."""
+    sequential: repairs accumulate into one delta.
+
+    Locality probes (answers a repair must not change): `locality` when given, else the cases of
+    the other groups in `cases`."""
     if mode not in ("single", "sequential"):
         raise ValueError(f"--mode {mode}: use single or sequential")
     base_hash = deltas.weights_hash(model)
     mint = Mint(model, tok, config)
+    pool = list(locality) if locality is not None else list(cases)
+    answers = dict(zip([c.key for c in pool], mint.probe_answers(pool)))   # on the original model
     results, edits, accumulated = [], [], {}
     for i, case in enumerate(cases):
-        result, patched = mint.repair_case(case, i)
+        probes = [c for c in pool if c.group != case.group and c.key != case.key]
+        if mode == "sequential" and i:   # earlier repairs are part of the model now
+            answers.update(zip([c.key for c in probes], mint.probe_answers(probes)))
+        result, patched = mint.repair_case(case, i, probes, [answers[c.key] for c in probes])
         results.append(result)
         if mode == "single":
             if patched:
@@ -58,10 +66,21 @@ def run_mint(model, tok, base_id: str, cases: list[Case], out: Path, config: Min
             "already_correct": sum(r.status == "already-correct" for r in results),
             "mean_neurons": mean(len(r.neurons) for r in repaired) if repaired else None,
             "seconds_per_repair": mean(r.seconds for r in repaired) if repaired else None,
+            "settings_chosen": _chosen(repaired),
         },
     }
     write_json(out / "report.json", report)
     return report
+
+
+def _chosen(repaired) -> dict:
+    """How often each (scale, layers, top_k) was the one kept: what the search settled on."""
+    counts: dict[str, int] = {}
+    for r in repaired:
+        if r.setting:
+            key = f"direction={r.setting['direction']} scale={r.setting['scale']:g} layers={r.setting['layers']} top_k={r.setting['top_k']}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def run_irepair(model, tok, base_id: str, errors: list[Case], utility: list[str], out: Path,

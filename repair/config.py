@@ -37,6 +37,8 @@ class RepairConfig:
     max_calls: int | None = None
     max_tokens: int | None = None
     max_cost: float | None = None
+    price_in: float | None = None   # USD per 1M prompt tokens, overrides the price registry
+    price_out: float | None = None
     suggestions: int = 3
     patches_per_suggestion: int = 5
     bounce: bool = True
@@ -62,6 +64,7 @@ class RepairOutcome:
     tokens: int = 0
     cost: float = 0.0
     message: str = ""
+    stop_reason: str = ""  # why generation stopped early (a cap, the time budget), "" when it did not
     notes: list[str] = field(default_factory=list)  # fallbacks and skipped steps worth knowing
     bounce: dict | None = None
 

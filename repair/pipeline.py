@@ -309,13 +309,16 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
+    if not outcome.stop_reason and time.monotonic() > deadline:
+        outcome.stop_reason = f"time budget reached (--time-budget {cfg.time_budget:g}s)"
     outcome.notes += notes
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
     outcome.plausible_ids = plausible
     if not plausible:
-        return finish("none", f"no plausible patch among {len(done)} validated candidates")
+        stopped = f"; stopped early: {outcome.stop_reason}" if outcome.stop_reason else ""
+        return finish("none", f"no plausible patch among {len(done)} validated candidates{stopped}")
 
     all_cands = {c["id"]: c for c in read_jsonl(candidates_path)}
     best = _best(plausible, all_cands, repo)
@@ -363,6 +366,7 @@ def _record_usage(outcome: RepairOutcome, engines: list) -> None:
             outcome.calls += int(usage.get("calls", 0))
             outcome.tokens += int(usage.get("tokens", 0))
             outcome.cost += float(usage.get("cost", 0.0))
+            outcome.stop_reason = outcome.stop_reason or str(usage.get("stop_reason") or "")
         outcome.rejected += int(getattr(engine, "rejected", 0) or 0)
 
 

@@ -57,7 +57,7 @@ def test_max_cost_with_price_table(tmp_path):
 
 
 def test_unknown_model_counts_tokens_without_crashing():
-    budget = Budget(Caps(max_cost=0.01), prices={})
+    budget = Budget(Caps(max_tokens=10_000), prices={})   # no cost cap: an unknown price is a note (with one: refused)
     with ScriptedChatServer(echo) as srv:
         model = load_model("openai:mystery", api_base=srv.base_url, caps=budget)
         model.complete(msg(0))
@@ -80,9 +80,8 @@ def test_bad_price_table_is_a_clear_error(tmp_path, monkeypatch):
     table.write_text("my-model: {input: cheap}\n")
     monkeypatch.setenv("PATCHWARDEN_PRICES", str(table))
     with ScriptedChatServer(echo) as srv:
-        model = load_model("openai:my-model", api_base=srv.base_url, caps=Caps(max_cost=1.0))
-        with pytest.raises(ModelError, match="numeric `input` and `output`"):
-            model.complete(msg(0))
+        with pytest.raises(ModelError, match="numeric `input` and `output`"):   # read before the first call
+            load_model("openai:my-model", api_base=srv.base_url, caps=Caps(max_cost=1.0)).complete(msg(0))
 
 
 def test_replay_answers_from_log_without_server(tmp_path):

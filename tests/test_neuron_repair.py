@@ -96,13 +96,37 @@ def test_mint_single_mode_rolls_back_between_cases_and_skips_at_the_limit(worlds
     assert res.exit_code == 0, res.output
     report = json.loads((out / "report.json").read_text())
     assert len(report["edits"]) == 2 and all(len(e["cases"]) == 1 for e in report["edits"])
-    # At the released f = 0.01 a tiny model cannot be flipped in one neuron step: rolled back, reported skipped.
+    # At the released setting (f = 0.01, every knob pinned: no search) a tiny model cannot be flipped
+    # in one neuron step: rolled back, reported skipped.
     out2 = tmp_path / "limit"
     res = runner.invoke(app, ["neuron", "mint", "--model", f"hf:{w['model']}", "--cases", str(w["repair_cases"]),
-                              "--out", str(out2), "--max-neurons", "1", "--json"])
+                              "--out", str(out2), "--max-neurons", "1", "--scale", "1", "--direction", "pinv",
+                              "--layers", "upper-half", "--top-k", "10", "--json"])
     assert res.exit_code == 0, res.output
     report = json.loads((out2 / "report.json").read_text())
     assert report["summary"]["skipped"] == 2 and report["edits"] == []
+
+
+def test_mint_defaults_find_their_own_setting(worlds, tmp_path):
+    """No --scale / --layers / --top-k / --direction: the search finds a setting that repairs within
+    the neuron budget while the other groups keep their answers (the released f = 0.01 repairs
+    nothing here)."""
+    w = worlds["gpt2"]
+    rows = [json.loads(line) for line in w["cases"].read_text().splitlines()]
+    case, probes = tmp_path / "case.jsonl", tmp_path / "probes.jsonl"
+    case.write_text(json.dumps([r for r in rows if r["group"] == toy.INJECTED_GROUP][0]) + "\n")
+    probes.write_text("".join(json.dumps(r) + "\n" for r in rows if r["group"] != toy.INJECTED_GROUP))
+    out = tmp_path / "auto"
+    res = runner.invoke(app, ["neuron", "mint", "--model", f"hf:{w['model']}", "--cases", str(case),
+                              "--locality", str(probes), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "1 repaired, 0 skipped" in res.output and "setting kept: direction=" in res.output
+    report = json.loads((out / "report.json").read_text())
+    result = report["cases"][0]
+    assert result["status"] == "repaired" and 1 <= len(result["neurons"]) <= 10
+    assert result["setting"]["locality"] >= 0.9 and result["tried"] > 1
+    assert (result["setting"]["direction"], result["setting"]["scale"]) != ("pinv", 1.0)   # not the released setting
+    assert report["summary"]["settings_chosen"]
 
 
 def test_saved_delta_reloads_to_exact_logits_and_undo_restores_base(worlds, tmp_path):

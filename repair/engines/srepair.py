@@ -332,7 +332,7 @@ def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     suggest_spec = cfg.suggest_model or cfg.model
     patch_spec = cfg.patch_model or cfg.model
     try:
-        budget = Budget(Caps(cfg.max_calls, cfg.max_tokens, cfg.max_cost))
+        budget = Budget(Caps(cfg.max_calls, cfg.max_tokens, cfg.max_cost, cfg.price_in, cfg.price_out))
         log = CallLog(log_dir)
         replay, resume = (ReplaySource(cfg.replay) if cfg.replay else None), False
         if replay is None and cfg.resume and log.path.exists():

@@ -16,12 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, Usage
+from repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, UnknownPrice, Usage
 from repair.models.calllog import LOG_NAME, CallLog, ReplayMiss, ReplaySource
 from repair.models.metered import MeteredModel
 
 __all__ = [
-    "Model", "load_model", "parse_spec", "Budget", "BudgetExceeded", "Caps", "ModelError", "Usage",
+    "Model", "load_model", "parse_spec", "Budget", "BudgetExceeded", "Caps", "ModelError", "UnknownPrice", "Usage",
     "CallLog", "ReplaySource", "ReplayMiss", "MeteredModel", "LOG_NAME",
 ]
 
@@ -72,6 +72,8 @@ def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | 
     kind, target = parse_spec(spec)
     if kind == "openai":
         from repair.models.openai_backend import OpenAIBackend
+
+        budget.require_price(target)   # before any connection: a cost cap must be able to hold
 
         backend = OpenAIBackend(target, api_base)
     elif kind == "hf":

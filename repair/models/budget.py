@@ -2,7 +2,9 @@
 
 One `Budget` is shared by every model of a run, so the caps hold for the run as a whole.
 Caps are checked *before* a call: a call that could exceed a cap is shrunk (fewer new tokens)
-or refused with `BudgetExceeded`; `max_calls` is never exceeded.
+or refused with `BudgetExceeded`; `max_calls` is never exceeded.  Prices come from
+repair.models.prices (user override, user table, litellm's cost map); a `max_cost` cap on a model
+with no known price refuses to start (`UnknownPrice`) instead of counting it as free.
 """
 from __future__ import annotations
 
@@ -27,11 +29,17 @@ class BudgetExceeded(ModelError):
     """A cap (max_calls, max_tokens, max_cost) would be exceeded: stop generating."""
 
 
+class UnknownPrice(ModelError):
+    """`max_cost` is set but the model's price is unknown: the cap could not hold."""
+
+
 @dataclass
 class Caps:
     max_calls: int | None = None
     max_tokens: int | None = None  # prompt + completion tokens over the whole run
     max_cost: float | None = None  # USD
+    price_in: float | None = None   # user's price override, USD per 1M prompt tokens (every remote model of the run)
+    price_out: float | None = None  # USD per 1M completion tokens
 
 
 @dataclass
@@ -59,8 +67,12 @@ class Price:
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, Price]:
-    """Read a price table: `model-name-or-glob: {input: USD/1M, output: USD/1M}`."""
-    path = Path(path or os.environ.get(PRICES_ENV) or DEFAULT_PRICES)
+    """Read a price table: `model-name-or-glob: {input: USD/1M, output: USD/1M}` (default: the user's
+    PATCHWARDEN_PRICES file, else the empty table)."""
+    path = path or os.environ.get(PRICES_ENV)
+    if not path:
+        return {}
+    path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
@@ -103,10 +115,30 @@ class Budget:
             self._prices = load_prices()
         return self._prices
 
+    def known_price(self, model: str) -> Price | None:
+        """The override, the user's table, litellm's cost map, then the bundled prices.yaml."""
+        c = self.caps
+        if c.price_in is not None or c.price_out is not None:
+            return Price(c.price_in or 0.0, c.price_out or 0.0)
+        p = find_price(self.prices, model)
+        if p is None:
+            from repair.models.prices import registry_price
+            found = registry_price(model)
+            p = Price(*found) if found else find_price(load_prices(DEFAULT_PRICES), model)
+        return p
+
+    def require_price(self, model: str, local: bool = False) -> None:
+        """With `max_cost`, refuse a model whose price is unknown (it would count as free)."""
+        if self.caps.max_cost is None or local or self.known_price(model) is not None:
+            return
+        raise UnknownPrice(f"--max-cost is set but the price of model {model!r} is unknown, so the cap could not hold; "
+                           "pass --price-in USD --price-out USD (per 1M tokens), or a price table "
+                           f"({PRICES_ENV}=FILE with `{model}: {{input: USD, output: USD}}`)")
+
     def price_of(self, model: str, local: bool = False) -> Price:
         if local:
             return Price(0.0, 0.0)
-        p = find_price(self.prices, model)
+        p = self.known_price(model)
         if p is None:
             if model not in self._noted:
                 self._noted.add(model)

@@ -3,12 +3,7 @@ from __future__ import annotations
 
 from repair.models.budget import ModelError
 from repair.models.metered import Generation
-
-
-def plain_prompt(messages: list[dict]) -> str:
-    """For tokenizers without a chat template."""
-    parts = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-    return "\n\n".join(parts) + "\n\nAssistant:"
+from repair.models.prompting import plain_prompt, prompt_ids  # noqa: F401 (plain_prompt: vllm_backend imports it here)
 
 
 class HFBackend:
@@ -30,21 +25,26 @@ class HFBackend:
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token if self.tok.eos_token is not None else self.tok.unk_token
         cfg = self.model.config
-        self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+        from repair.models.context import context_length
+        self.max_positions = context_length(cfg, self.tok)
 
     def _prompt_ids(self, messages: list[dict]) -> list[int]:
-        if getattr(self.tok, "chat_template", None):
-            text = self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            return self.tok(text, add_special_tokens=False)["input_ids"]
-        return self.tok(plain_prompt(messages))["input_ids"]
+        return prompt_ids(self.tok, messages)   # the builder training and `train eval` use too
 
-    def _fit(self, ids: list[int], max_new: int) -> tuple[list[int], int, bool]:
-        """Keep prompt + new tokens within the model's context: cut the prompt's start (its end holds the cue)."""
+    def _fit(self, messages: list[dict], max_new: int) -> tuple[list[int], int, bool]:
+        """Keep prompt + new tokens within the model's context (repair.models.context): the answer
+        gets at most half of it and the last message loses its start (its end holds the cue)."""
+        from repair.models.context import completion_budget, fit_messages
+
+        ids = self._prompt_ids(messages)
         if not self.max_positions:
             return ids, max_new, False
-        max_new = min(max_new, max(1, self.max_positions // 2))
+        max_new = completion_budget(self.max_positions, max_new)
         room = self.max_positions - max_new
-        return (ids[-room:], max_new, True) if len(ids) > room else (ids, max_new, False)
+        if len(ids) <= room:
+            return ids, max_new, False
+        fitted = fit_messages(self.tok, messages, room)
+        return (self._prompt_ids(fitted[0]) if fitted else ids[-room:]), max_new, True
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         ids = self._prompt_ids(messages)
@@ -52,7 +52,7 @@ class HFBackend:
 
     def generate(self, messages, *, n, temperature, max_tokens, top_p) -> Generation:
         torch = self.torch
-        ids, max_new, cut = self._fit(self._prompt_ids(messages), max_tokens)
+        ids, max_new, cut = self._fit(messages, max_tokens)
         x = torch.tensor([ids], device=self.device)
         sample = temperature > 0
         kw = dict(do_sample=True, temperature=temperature, top_p=top_p, num_return_sequences=n) if sample else dict(do_sample=False)

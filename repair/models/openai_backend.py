@@ -28,7 +28,7 @@ class OpenAIBackend:
                 raise ModelError(f"openai:{name}: OPENAI_API_KEY is not set; export it, or pass --api-base URL for a local server")
             key = DUMMY_KEY
         self.retries, self.backoff = retries, backoff
-        # Retries are ours (below), so that every attempt is counted and logged.
+        # Retries are ours (below), so that every attempt is counted and logged; they honour Retry-After.
         self.client = openai.OpenAI(api_key=key, base_url=self.base, timeout=timeout, max_retries=0)
         self._token_param = "max_tokens"
         self._one_per_request = False  # set when the server refuses n > 1
@@ -89,5 +89,31 @@ class OpenAIBackend:
                         f"openai:{self.name}: no answer from {where} after {attempt + 1} attempts ({type(e).__name__}: {e}); "
                         "check that the server is up and --api-base is right"
                     ) from e
-                time.sleep(min(30.0, self.backoff * 2**attempt) * (1 + 0.25 * random.random()))
+                wait = retry_after(e)
+                if wait is None:
+                    wait = min(30.0, self.backoff * 2**attempt) * (1 + 0.25 * random.random())
+                time.sleep(wait)
         raise AssertionError("unreachable")
+
+
+MAX_RETRY_AFTER = 60.0  # like the openai client: a longer Retry-After falls back to our own backoff
+
+
+def retry_after(exc) -> float | None:
+    """Seconds the server asked us to wait (Retry-After-Ms, Retry-After as seconds or an HTTP date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    wait = None
+    try:
+        if headers.get("retry-after-ms"):
+            wait = float(headers["retry-after-ms"]) / 1000
+        elif headers.get("retry-after"):
+            value = headers["retry-after"]
+            try:
+                wait = float(value)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+                wait = parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+    return wait if wait is not None and 0 <= wait <= MAX_RETRY_AFTER else None

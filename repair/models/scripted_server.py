@@ -1,7 +1,7 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1, for tests, benchmarks and demos.
 
-`responder(request_json)` returns the answer texts (one per choice), or `(status, body)` to send
-an error. The server speaks real HTTP, so the `openai` client runs unmodified against it.
+`responder(request_json)` returns the answer texts (one per choice), or `(status, body)` /
+`(status, body, headers)` to send an error (e.g. a 429 with Retry-After). The server speaks real HTTP, so the `openai` client runs unmodified against it.
 """
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ class ScriptedChatServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
-            def _send(self, status: int, body: dict):
+            def _send(self, status: int, body: dict, headers: dict | None = None):
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, str(value))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -52,7 +54,7 @@ class ScriptedChatServer:
                 except Exception as e:  # a broken script is the server's 500, like a real one
                     return self._send(500, {"error": {"message": f"responder failed: {e}"}})
                 if isinstance(out, tuple):
-                    return self._send(out[0], out[1])
+                    return self._send(*out)
                 prompt = sum(_count(m.get("content", "")) for m in req.get("messages", []))
                 choices = [
                     {"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": t}}

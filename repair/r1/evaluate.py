@@ -57,12 +57,16 @@ class EvalReport:
 
 
 def evaluate_policy(model, rows: list[dict], runner, *, samples: int = 8, temperature: float = 1.0,
-                    max_tokens: int = 2048, progress: Callable[[int], None] | None = None) -> EvalReport:
-    """Sample `samples` answers per bug (one batch per bug) and score them all in the sandbox."""
+                    max_tokens: int = 2048, progress: Callable[[int], None] | None = None,
+                    messages: list[list[dict]] | None = None) -> EvalReport:
+    """Sample `samples` answers per bug (one batch per bug) and score them all in the sandbox.
+
+    `messages`: the prompt of each row already fitted to the model's context (`fit_policy_rows`)."""
     report = EvalReport(model=getattr(model, "name", "model"), samples=samples)
     pending = []
-    for row in rows:
-        texts = model.complete(as_messages(row["prompt"]), n=samples, temperature=temperature, max_tokens=max_tokens)
+    for i, row in enumerate(rows):
+        msgs = messages[i] if messages is not None else as_messages(row["prompt"])
+        texts = model.complete(msgs, n=samples, temperature=temperature, max_tokens=max_tokens)
         texts = (list(texts) + [""] * samples)[:samples]
         pending.append((row, texts))
         if progress:

@@ -1,7 +1,8 @@
 """Sampling from a policy: a transformers checkpoint in-process, or any `repair.models` backend.
 
 `HFPolicy` follows the Model protocol (`complete(messages, n=..., temperature=...)`) and prompts
-exactly as training did: through the chat template when the tokenizer has one, else as plain text.
+exactly as training did, through `repair.models.prompting` (the builder training and the policy
+engine use).
 """
 from __future__ import annotations
 
@@ -27,16 +28,14 @@ class HFPolicy:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"
 
-    def _prompt_text(self, messages: list[dict]) -> str:
-        if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return "".join(m["content"] for m in messages)
-
     def complete(self, messages: list[dict], *, n: int = 1, temperature: float = 0.0, max_tokens: int = 512,
                  top_p: float = 1.0) -> list[str]:
         import torch
 
-        enc = self.tokenizer(self._prompt_text(messages), return_tensors="pt", add_special_tokens=False).to(self.device)
+        from repair.models.prompting import prompt_ids
+
+        ids = torch.tensor([prompt_ids(self.tokenizer, messages)], device=self.device)
+        enc = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
         sample = temperature > 0
         kwargs = dict(do_sample=sample, max_new_tokens=max_tokens, num_return_sequences=n,
                       pad_token_id=self.tokenizer.pad_token_id)
@@ -63,3 +62,32 @@ def load_policy(spec: str):
         return load_model(spec)
     except Exception as exc:
         raise PolicyLoadError(f"could not load model {spec!r}: {exc}") from exc
+
+
+def policy_context(policy) -> tuple[object, int | None] | None:
+    """(tokenizer, context length) of an in-process policy (hf: directly or behind the metered
+    wrapper); None for remote models, whose server enforces its own context."""
+    from repair.models.context import context_length
+
+    backend = getattr(policy, "backend", policy)
+    tok = getattr(backend, "tokenizer", None) or getattr(backend, "tok", None)
+    model = getattr(backend, "model", None)
+    if tok is None or model is None or not hasattr(model, "config"):
+        return None
+    return tok, context_length(model.config, tok)
+
+
+def fit_policy_rows(policy, rows: list[dict], max_tokens: int, drop_long: bool = False):
+    """Fit each row's prompt into the policy's context: (rows kept, their messages, max_tokens, report).
+
+    Raises repair.models.context.ContextTooSmall when nothing fits."""
+    from repair.models.context import fit_rows
+
+    from .prompt import as_messages
+
+    found = policy_context(policy)
+    if found is None:
+        return rows, [as_messages(r["prompt"]) for r in rows], max_tokens, None
+    tok, context = found
+    kept, report = fit_rows(tok, rows, lambda r: as_messages(r["prompt"]), context, max_tokens, drop_long)
+    return [r for r, _ in kept], [m for _, m in kept], report.completion_budget, report

@@ -34,11 +34,15 @@ class PolicyEngine:
         self.rejected = 0
         self.reject_reasons: Counter = Counter()
         self._answered = False  # a model that never answers is a setup problem, not "no patch"
+        self.stop_reason = ""
 
     def usage(self) -> dict | None:
         """The model's call/token/cost totals, when its backend meters them (repair.models)."""
         usage = getattr(self.model, "usage", None)
-        return usage.to_dict() if hasattr(usage, "to_dict") else usage if isinstance(usage, dict) else None
+        out = usage.to_dict() if hasattr(usage, "to_dict") else dict(usage) if isinstance(usage, dict) else None
+        if out is not None and self.stop_reason:
+            out["stop_reason"] = self.stop_reason
+        return out
 
     def _reject(self, reason: str) -> None:
         self.rejected += 1
@@ -60,6 +64,7 @@ class PolicyEngine:
             except Exception as exc:  # a failing backend costs this function, not the run
                 self._reject(f"model error: {type(exc).__name__}")
                 if type(exc).__name__ == "BudgetExceeded":  # caps reached: no further call can succeed
+                    self.stop_reason = f"budget: {exc}"
                     return
                 if not self._answered and _is_model_error(exc):
                     from repair.pipeline import RepairInputError  # like SRepair: exit 2, naming the server
@@ -115,7 +120,8 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
         load_model = None
     try:
         if load_model is not None:
-            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost}
+            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost,
+                    "price_in": cfg.price_in, "price_out": cfg.price_out}
             model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
                                resume=cfg.resume)
         elif cfg.model.startswith("hf:"):
@@ -124,7 +130,27 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
             raise PolicyLoadError(f"model spec {cfg.model!r} needs repair.models; use --model hf:DIR")
     except Exception as exc:
         raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
-    return PolicyEngine(model, top_functions=max(1, cfg.suggestions), samples=max(1, cfg.patches_per_suggestion))
+    max_tokens = check_context(model, 2048, RepairInputError)
+    return PolicyEngine(model, top_functions=max(1, cfg.suggestions), samples=max(1, cfg.patches_per_suggestion),
+                        max_tokens=max_tokens)
+
+
+def check_context(model, max_tokens: int, error=ValueError) -> int:
+    """Before a run: the instruction (with an empty function) and an answer must fit the policy's
+    context; returns the completion budget that fits. Remote models are not checked."""
+    from repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
+
+    from .generate import policy_context
+
+    found = policy_context(model)
+    if found is None or found[1] is None:
+        return max_tokens
+    tok, context = found
+    budget = completion_budget(context, max_tokens)
+    if budget < MIN_COMPLETION or fit_messages(tok, as_messages(build_prompt("")), context - budget) is None:
+        raise error(f"the policy's context ({context} tokens) cannot hold the repair instruction and an answer of "
+                    f"{max(budget, MIN_COMPLETION)} tokens; use a policy with a longer context")
+    return budget
 
 
 def _is_model_error(exc: Exception) -> bool:

@@ -48,6 +48,7 @@ class TrainRequest:
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     resume: bool = False
+    drop_long: bool = False  # drop prompts that do not fit the context instead of cutting their start
     config_file: str | None = None
     overrides: dict = field(default_factory=dict)
     workers: int | None = None  # parallel sandbox jobs for the rewards
@@ -147,10 +148,31 @@ def last_checkpoint(out: Path) -> Path | None:
     return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
 
 
-def to_trl_prompts(rows: list[dict], conversational: bool) -> list[dict]:
+def to_trl_prompts(rows: list[dict], tokenizer) -> list[dict]:
+    """The `prompt` column TRL tokenizes into exactly `repair.models.prompting.prompt_ids` (the
+    ids `train eval` and `--engine policy` send)."""
+    from repair.models.prompting import trl_prompt
+
     from .prompt import as_messages
 
-    return [dict(r, prompt=as_messages(r["prompt"]) if conversational else r["prompt"]) for r in rows]
+    return [dict(r, prompt=trl_prompt(tokenizer, as_messages(r["prompt"]))) for r in rows]
+
+
+def fit_to_context(rows: list[dict], tokenizer, config, settings: dict, drop_long: bool = False) -> dict:
+    """Cut (or drop) prompts that do not fit the model's context and cap `max_completion_length`
+    to what fits; raises TrainError when nothing fits."""
+    from repair.models.context import ContextTooSmall, context_length, fit_rows
+
+    from .prompt import as_messages
+
+    context = context_length(config, tokenizer)
+    try:
+        kept, report = fit_rows(tokenizer, rows, lambda r: as_messages(r["prompt"]), context,
+                                int(settings["max_completion_length"]), drop_long)
+    except ContextTooSmall as exc:
+        raise TrainError(str(exc)) from None
+    settings["max_completion_length"] = report.completion_budget
+    return {"kept": kept, "report": report}
 
 
 def train_grpo(req: TrainRequest) -> dict:
@@ -180,6 +202,8 @@ def train_grpo(req: TrainRequest) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
+    from repair.models.prompting import trl_prompt
+
     from .executor import TestRunner
     from .metrics import METRICS_FILE, PLOT_FILE, MetricsRecorder
     from .rewards import reward_functions
@@ -192,8 +216,11 @@ def train_grpo(req: TrainRequest) -> dict:
         raise TrainError(f"could not load model {path!r} ({exc}); pass --model hf:DIR_OR_ID of a causal LM") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    conversational = bool(getattr(tokenizer, "chat_template", None))
-    dataset = Dataset.from_list(to_trl_prompts(rows, conversational))
+    fit = fit_to_context(rows, tokenizer, model.config, settings, req.drop_long)
+    dataset = Dataset.from_list([dict(r, prompt=trl_prompt(tokenizer, msgs)) for r, msgs in fit["kept"]])
+    rows_report = fit["report"]
+    if rows_report.cut or rows_report.dropped or rows_report.completion_budget < rows_report.completion_requested:
+        notes.append(rows_report.line())
 
     try:
         config = GRPOConfig(output_dir=str(out), **settings)
@@ -204,6 +231,10 @@ def train_grpo(req: TrainRequest) -> dict:
 
     runner = TestRunner(workers=req.workers)
     recorder = MetricsRecorder(out)
+    if not resume_from:
+        out.mkdir(parents=True, exist_ok=True)
+        from repair.artifacts import append_jsonl
+        append_jsonl(out / METRICS_FILE, {"step": 0, "context": rows_report.to_dict()})
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(runner), args=config,
                               train_dataset=dataset, processing_class=tokenizer, callbacks=[recorder])
@@ -221,5 +252,6 @@ def train_grpo(req: TrainRequest) -> dict:
         "metrics": str(out / METRICS_FILE),
         "plot": str(out / PLOT_FILE),
         "notes": notes,
+        "context": rows_report.to_dict(),
         "last_rewards": recorder.last_rewards,
     }
