@@ -64,6 +64,7 @@ class RepairOutcome:
     message: str = ""
     notes: list[str] = field(default_factory=list)  # fallbacks and skipped steps worth knowing
     bounce: dict | None = None
+    confirmation: dict | None = None  # the user's exact command on the chosen patch (repair.confirm)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -21,7 +21,7 @@ from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patch
 from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .localize import localize
-from .pytest_cmd import split_cmd
+from .pytest_cmd import full_suite_command, split_cmd
 from .testrun import TestCommandProblem, TestRun, run_tests
 
 DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
@@ -93,14 +93,14 @@ def check_inputs(cfg: RepairConfig) -> Path:
 
 
 # -- stages ---------------------------------------------------------------------------------
-def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Path) -> tuple[TestRun, str]:
+def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Path, test_cmd: str | None = None) -> tuple[TestRun, str]:
     path = run_dir / "baseline.json"
     if cfg.resume and path.exists():
         data = read_json(path)
         return TestRun.from_dict(data["run"]), data["workdir"]
     try:
         with open_spec(spec, repo) as sbx:
-            run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
+            run = run_tests(sbx, test_cmd or cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
             workdir = sbx.workdir
     except TestCommandProblem as exc:
         raise RepairInputError(str(exc)) from exc
@@ -214,8 +214,14 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         write_json(run_dir / "result.json", outcome.to_dict())
         return outcome
 
+    # patchwarden's own runs see the whole suite; the user's exact command confirms at the end.
+    run_cmd, removed = full_suite_command(cfg.test_cmd)
+    notes: list[str] = outcome.notes
+    if removed:
+        notes.append(f"removed {', '.join(removed)} from the test command for the baseline and candidate runs "
+                     f"(they stop early or narrow the run); the confirmation run uses the command as given")
     try:
-        run, workdir = baseline_stage(cfg, repo, spec, run_dir)
+        run, workdir = baseline_stage(cfg, repo, spec, run_dir, run_cmd)
     except SandboxError as exc:
         raise RepairInputError(str(exc)) from exc
     if not run.failing:
@@ -245,7 +251,6 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     validate_started = time.monotonic()
     seen: set[str] = set(known)
     counter = [len(known)]
-    notes: list[str] = []
 
     def on_result(res) -> None:
         rec = res.to_dict()
@@ -256,7 +261,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         if on_progress:
             on_progress({"validated": len(done), "plausible": len(plausible), "generated": counter[0]})
 
-    make_validator = validator_factory(repo, cfg.test_cmd, spec, run.results, triggers, on_fallback=notes.append)
+    from .confirm import Confirmer, confirming, describe
+
+    make_validator = confirming(validator_factory(repo, run_cmd, spec, run.results, triggers, on_fallback=notes.append),
+                                Confirmer(repo, cfg.test_cmd, spec, triggers, cfg.test_timeout))
 
     def validate(cands) -> None:
         left = cfg.max_plausible - len(plausible)
@@ -277,7 +285,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         raise RepairInputError(str(exc)) from exc
     finally:
         _record_usage(outcome, engines)
-    outcome.notes = notes
+    unconfirmed = [v for v in done.values() if v.get("status") == "unconfirmed"]
+    if unconfirmed:
+        notes.append(f"{len(unconfirmed)} candidate(s) passed validation but not the test command as given, so they "
+                     f"were demoted: {unconfirmed[0].get('message', '')}")
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
@@ -291,6 +302,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     patch = unified_diff(repo, new_files)
     write_text(run_dir / "patch.diff", patch)
     outcome.patch, outcome.candidate_id = patch, best.id
+    outcome.confirmation = done.get(best.id, {}).get("confirmation")
 
     gate = _output_gate(cfg, ctx, best, patch, plausible, done, all_cands)
     if gate is not None:
@@ -299,6 +311,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
             return finish("abstained", f"the best patch is not trustworthy enough (confidence {gate.get('confidence', 0):.2f} < {cfg.bounce_threshold}): {gate.get('explanation', '')}; the patch is kept in {run_dir / 'patch.diff'}")
 
     message = f"plausible patch {best.id}: {best.description}"
+    if outcome.confirmation:
+        message += "; " + describe(outcome.confirmation)
     try:
         if cfg.apply:
             ensure_clean(repo)
