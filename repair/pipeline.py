@@ -21,6 +21,7 @@ from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patch
 from .emit import GitProblem, append_prediction, apply_to_tree, check_branch_name, create_branch, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .localize import localize
+from .test_calls import functions_used_by_tests
 from .pytest_cmd import full_suite_command, split_cmd
 from .testrun import TestCommandProblem, TestRun, run_tests
 
@@ -114,7 +115,8 @@ def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first — patchwarden repairs behaviour, not syntax")
     try:
-        ranked = localize(run, functions, workdir, pinned=cfg.functions or None)
+        static = functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions)
+        ranked = localize(run, functions, workdir, pinned=cfg.functions or None, static=static)
     except ValueError as exc:
         raise RepairInputError(str(exc)) from exc
     write_json(run_dir / "localization.json", [
@@ -122,6 +124,14 @@ def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str
         for s in ranked
     ])
     return ranked, functions
+
+
+def no_evidence_reason(run: TestRun) -> str:
+    """Why localization found nothing, each kind of evidence in turn."""
+    cov = ("per-test coverage shows no repository line run by a failing test" if run.coverage
+           else run.coverage_note or "no per-test coverage")
+    return (f"{cov}; no repository frame in the failing tests' tracebacks; the failing tests' source uses no "
+            f"repository function by a name we can resolve (pin one with --functions PATH.py:NAME)")
 
 
 def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
@@ -230,8 +240,12 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     stage("localizing")
     ranked, _functions = localization_stage(cfg, repo, run, workdir, run_dir)
     outcome.top_functions = [s.function.key for s in ranked[:5]]
+    if run.coverage_note:
+        notes.append(run.coverage_note)
     if not ranked:
-        return finish("none", "no function of the repository is implicated by the failing tests (no coverage or traceback evidence)")
+        why = no_evidence_reason(run)
+        notes.append(why)
+        return finish("none", f"no function of the repository is implicated by the failing tests: {why}")
     ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
 
     gate = _input_gate(cfg, ctx)

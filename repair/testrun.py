@@ -38,6 +38,7 @@ class TestRun:
     output_tail: str = ""
     junit: bool = False
     coverage: dict[str, dict[int, list[str]]] | None = None  # file -> line -> test node ids
+    coverage_note: str = ""  # which tracer gave `coverage` and why, or why there is none
 
     @property
     def failing(self) -> list[TestResult]:
@@ -104,14 +105,16 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
                                  f"results cannot be trusted: {_last_line(tail)}; run the test command by hand to see it")
     if not results and res.returncode not in (0, 5):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
-    coverage = None
+    coverage, note = None, ""
     if with_coverage:
         try:
             raw = json.loads(sandbox.read_file(f"{PW_DIR}/coverage.json"))
             coverage = {f: {int(line): ids for line, ids in lines.items()} for f, lines in raw["files"].items()}
-        except Exception:
-            coverage = None  # coverage.py missing in the sandbox: localization uses tracebacks only
-    return TestRun(results, res.returncode, res.duration, tail, True, coverage)
+            if raw.get("tracer") not in (None, "coverage.py"):
+                note = f"{raw.get('why') or 'coverage.py unavailable'}: per-test lines came from patchwarden's {raw['tracer']} tracer"
+        except Exception as exc:  # the plugin could not write it (a crash in the run)
+            coverage, note = None, f"no per-test line coverage from the baseline run ({type(exc).__name__}: {str(exc)[:200]})"
+    return TestRun(results, res.returncode, res.duration, tail, True, coverage, note)
 
 
 def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
@@ -123,7 +126,8 @@ def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail))
     status = "passed" if res.returncode == 0 else "failed"
     result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
-    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None)
+    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None,
+                   "the test command is not a plain pytest run, so there is no per-test coverage")
 
 
 def _last_line(tail: str) -> str:
