@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,10 +37,11 @@ class CommandRun:
     """One cold run of a command in a fresh sandbox."""
     command: str
     exit_code: int
-    duration: float
+    duration: float  # the command alone
     timed_out: bool
     tests: dict[str, str]  # node id -> status (empty when the command gives no JUnit report)
     output_tail: str = ""
+    wall: float = 0.0  # with the fresh sandbox's set-up and tear-down
 
     @property
     def failing(self) -> list[str]:
@@ -52,7 +54,7 @@ class Confirmation:
     reason: str  # why not, or what was tolerated
     command: str  # the command as given
     exit_code: int
-    duration: float
+    duration: float  # wall seconds of the whole confirmation: sandboxes, the run(s), any unpatched run it needed
     tests: dict[str, str] = field(default_factory=dict)
     preexisting_failures: list[str] = field(default_factory=list)  # tolerated: they fail unpatched too
     full_run: dict | None = None  # the run without early-stop options, when one was needed
@@ -63,6 +65,7 @@ class Confirmation:
 
 def cold_run(spec: SandboxSpec, repo: Path, command: str, files: dict[str, str], timeout: float) -> CommandRun:
     """Run `command` once in a fresh sandbox over a fresh copy of `repo` with `files` written in."""
+    start = time.monotonic()
     with open_spec(spec, repo) as sbx:
         if files:
             sbx.put_files(files)
@@ -73,7 +76,8 @@ def cold_run(spec: SandboxSpec, repo: Path, command: str, files: dict[str, str],
         except Exception:  # no report: not pytest, or it crashed
             tests = {}
     tail = (res.stdout[-1500:] + "\n" + res.stderr[-1500:]).strip()
-    return CommandRun(command, res.returncode, round(res.duration, 3), res.timed_out, tests, tail)
+    return CommandRun(command, res.returncode, round(res.duration, 3), res.timed_out, tests, tail,
+                      round(time.monotonic() - start, 3))
 
 
 class Confirmer:
@@ -100,9 +104,10 @@ class Confirmer:
         return self.confirm(patched_files(self.repo, candidate))
 
     def confirm(self, files: dict[str, str]) -> Confirmation:
+        start = time.monotonic()
         run = cold_run(self.spec, self.repo, self.test_cmd, files, self.timeout)
         ok, reason, tolerated, incomplete = self._judge(run)
-        conf = Confirmation(ok, reason, self.test_cmd, run.exit_code, run.duration, run.tests, tolerated)
+        conf = Confirmation(ok, reason, self.test_cmd, run.exit_code, 0.0, run.tests, tolerated)
         if ok and incomplete and self.removed:
             # `-x`/`--lf`...: the command as given did not run everything; the tests it skipped count too.
             full = cold_run(self.spec, self.repo, self.full_cmd, files, self.timeout)
@@ -112,6 +117,7 @@ class Confirmer:
             conf.preexisting_failures = sorted(set(conf.preexisting_failures) | set(tolerated))
             conf.reason = reason if not ok else _tolerated_reason(conf.preexisting_failures) + \
                 f"; `{self.full_cmd}` (without {', '.join(self.removed)}) ran the tests the command as given skipped"
+        conf.duration = round(time.monotonic() - start, 3)
         return conf
 
     def _judge(self, run: CommandRun) -> tuple[bool, str, list[str], bool]:
