@@ -94,6 +94,10 @@ def functions_used_by_tests(repo: Path, nodeids: list[str], functions: list[Func
                         or (src is None and f.qualname == name and _ends_with_any(f.path, imported_paths))
                 elif qualifier in modules:
                     ok = f.qualname == name and f.path.endswith(_module_path(modules[qualifier]))
+                elif qualifier in names:  # `from pkg import mod; mod.f()` or `from m import C; C.f()`
+                    mod, attr = names[qualifier]
+                    ok = (f.qualname == name and f.path.endswith(_module_path(f"{mod}.{attr}"))) or \
+                        (f.qualname == f"{attr}.{name}" and f.path.endswith(_module_path(mod)))
                 else:  # obj.method(...): a method of a class from a module the test imports
                     ok = "." in f.qualname and _ends_with_any(f.path, imported_paths)
                 if ok and nodeid not in found.setdefault(f.key, []):
