@@ -419,7 +419,7 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
     try:
         spec = SandboxSpec(resolve_backend(sandbox, image), image, Limits())
         with open_spec(spec, repo) as sbx:
-            run = run_tests(sbx, test_cmd, timeout=test_timeout)
+            run = run_tests(sbx, full_suite_command(test_cmd)[0], timeout=test_timeout)
             workdir = sbx.workdir
     except (TestCommandProblem, SandboxError) as exc:
         raise RepairInputError(str(exc)) from exc
@@ -427,4 +427,6 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
     if problems:
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first")
-    return run, localize(run, functions, workdir) if run.failing else []
+    if not run.failing:
+        return run, []
+    return run, localize(run, functions, workdir, static=functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions))
