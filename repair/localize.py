@@ -6,7 +6,8 @@ Two kinds of evidence, combined:
 - spectrum: per-test line coverage scored with Ochiai at function level
   (ef / sqrt(total_failing * (ef + ep)), a function "covered" when any of its lines is).
 - static: the repository functions a failing test imports and uses (repair.test_calls), a
-  weaker hint that needs nothing from the test environment.
+  tie-breaker that needs nothing from the test environment (and the only evidence when the
+  other two have none).
 Line-level Ochiai scores are kept for the engines to order edits inside a function.
 """
 from __future__ import annotations
@@ -20,7 +21,9 @@ from .testrun import TestRun, traceback_frames
 
 TRACEBACK_WEIGHT = 0.5
 SPECTRUM_WEIGHT = 0.5
-STATIC_WEIGHT = 0.2
+# Static evidence only breaks ties and ranks functions nothing dynamic implicates: the function a
+# test calls directly is often just the caller of the buggy one (tracebacks/coverage know better).
+STATIC_WEIGHT = 0.01
 FRAME_DECAY = 0.7  # each frame further from the exception counts this much less
 
 
