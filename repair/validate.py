@@ -82,6 +82,10 @@ class CandidateValidator(Protocol):
 
 TIMEOUT_FLOOR = 3.0  # seconds: below this, interpreter start-up jitter on a busy machine decides
 TIMEOUT_RETRY_FACTOR = 3.0  # a candidate that timed out is re-run once with this much more time
+# After this many re-runs in a row that timed out again (infinite loops, common among mutants),
+# a validator stops re-running: each one costs 1 + TIMEOUT_RETRY_FACTOR limits of the time budget.
+# A re-run that rescues a candidate (slow but correct code exists here) resets the count.
+FUTILE_RETRIES = 2
 
 
 def candidate_timeout(baseline: dict[str, TestResult], floor: float = TIMEOUT_FLOOR) -> float:
@@ -147,6 +151,7 @@ class _ValidatorBase:
         self.trigger_tests = list(dict.fromkeys(trigger_tests))
         self.timeout = timeout
         self.baseline_passed = sorted(n for n, r in baseline.items() if r.status == "passed")
+        self.futile_retries = 0  # re-runs in a row that timed out again
 
     # A subclass runs pytest with `args` (None = the user's whole command) with `files` patched in.
     def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
@@ -160,12 +165,16 @@ class _ValidatorBase:
         first = self._validate_once(candidate)
         if first.status != "timeout":
             return first
+        if self.futile_retries >= FUTILE_RETRIES:
+            first.message += f" (not re-run: the last {self.futile_retries} re-runs with {TIMEOUT_RETRY_FACTOR:g}x the limit timed out too)"
+            return first
         limit = self.timeout
         self.timeout = limit * TIMEOUT_RETRY_FACTOR
         try:
             again = self._validate_once(candidate)
         finally:
             self.timeout = limit
+        self.futile_retries = self.futile_retries + 1 if again.status == "timeout" else 0
         again.duration += first.duration
         again.cpu += first.cpu
         note = f"timed out at {limit:.1f}s, re-run with {limit * TIMEOUT_RETRY_FACTOR:.1f}s"

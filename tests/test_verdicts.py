@@ -201,3 +201,19 @@ def test_doctor_checks_the_test_interpreter_in_docker():
 
     check = check_docker(require_docker())
     assert check.ok and "test interpreter python3: pytest" in check.detail and "tracer" in check.detail
+
+
+def test_reruns_stop_after_futile_ones_so_loops_do_not_eat_the_budget(tmp_path):
+    repo = make_repo(tmp_path / "loop", {
+        "loop.py": "def answer():\n    return 41\n",
+        "tests/test_loop.py": "from loop import answer\n\n\ndef test_answer():\n    assert answer() == 42\n",
+    })
+    trig = ["tests/test_loop.py::test_answer"]
+    with Validator(repo, f"{PY} -m pytest -q {QUIET_PLUGINS}", LOCAL, {trig[0]: TestResult(trig[0], "failed", duration=0.01)},
+                   trig, timeout=0.5) as v:
+        loops = [candidate(repo, "loop.py", "answer", f"def answer():\n    n = {i}\n    while True:\n        n += 1\n")
+                 for i in range(3)]
+        results = [v.validate(c) for c in loops]
+    assert [r.status for r in results] == ["timeout"] * 3
+    assert "re-run with" in results[0].message and "re-run with" in results[1].message
+    assert "not re-run" in results[2].message
