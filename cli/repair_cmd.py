@@ -132,7 +132,7 @@ def localize(
 ):
     """Run the tests once and rank the functions most likely to hold the bug (tracebacks of the
     failing tests + per-test coverage scored with Ochiai), with the evidence for each."""
-    from repair.pipeline import RepairInputError, localize_repo
+    from repair.pipeline import RepairInputError, localize_repo, no_evidence_reason
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
@@ -142,8 +142,9 @@ def localize(
     except RepairInputError as exc:  # a model server down or Docker failing mid-run: exit 4, not bad input
         fail(str(exc), exit_code_for(exc))
     rows = [{"rank": i + 1, "function": s.function.key, "score": s.score, "lines": [s.function.start_line, s.function.end_line], "evidence": s.evidence} for i, s in enumerate(ranked[:top])]
+    notes = [n for n in (run.coverage_note, "" if ranked or not run.failing else no_evidence_reason(run)) if n]
     if json_out:
-        print_json({"failing_tests": [r.nodeid for r in run.failing], "functions": rows})
+        print_json({"failing_tests": [r.nodeid for r in run.failing], "functions": rows, "notes": notes})
         raise typer.Exit(0 if run.failing else 1)
     if not run.failing:
         console.print(f"all {len(run.results)} tests pass: nothing to localize")
@@ -156,3 +157,5 @@ def localize(
     for r in rows:
         table.add_row(str(r["rank"]), r["function"], f"{r['score']:.3f}", f"{r['lines'][0]}-{r['lines'][1]}", "\n".join(r["evidence"]))
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -67,6 +67,7 @@ class RepairOutcome:
     stop_reason: str = ""  # why generation stopped early (a cap, the time budget), "" when it did not
     notes: list[str] = field(default_factory=list)  # fallbacks and skipped steps worth knowing
     bounce: dict | None = None
+    confirmation: dict | None = None  # the user's exact command on the chosen patch (repair.confirm)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -5,6 +5,9 @@ Two kinds of evidence, combined:
   nearest the exception weighing most;
 - spectrum: per-test line coverage scored with Ochiai at function level
   (ef / sqrt(total_failing * (ef + ep)), a function "covered" when any of its lines is).
+- static: the repository functions a failing test imports and uses (repair.test_calls), a
+  tie-breaker that needs nothing from the test environment (and the only evidence when the
+  other two have none).
 Line-level Ochiai scores are kept for the engines to order edits inside a function.
 """
 from __future__ import annotations
@@ -18,6 +21,9 @@ from .testrun import TestRun, traceback_frames
 
 TRACEBACK_WEIGHT = 0.5
 SPECTRUM_WEIGHT = 0.5
+# Static evidence only breaks ties and ranks functions nothing dynamic implicates: the function a
+# test calls directly is often just the caller of the buggy one (tracebacks/coverage know better).
+STATIC_WEIGHT = 0.01
 FRAME_DECAY = 0.7  # each frame further from the exception counts this much less
 
 
@@ -27,8 +33,10 @@ def ochiai(ef: int, ep: int, total_failing: int) -> float:
     return ef / math.sqrt(total_failing * (ef + ep))
 
 
-def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: list[str] | None = None) -> list[SuspiciousFunction]:
-    """Rank functions by suspiciousness, most suspicious first."""
+def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: list[str] | None = None,
+             static: dict[str, list[str]] | None = None) -> list[SuspiciousFunction]:
+    """Rank functions by suspiciousness, most suspicious first. `static`: function key -> failing
+    tests that use it (repair.test_calls)."""
     failing = {r.nodeid for r in run.failing}
     passing = set(run.passing)
     by_key = {f.key: f for f in functions}
@@ -79,11 +87,21 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
             fn = by_key[key]
             line_scores[key] = {line: 1.0 for line in range(fn.start_line, fn.end_line + 1)}
 
+    static_score: dict[str, float] = {}
+    for key, tests in (static or {}).items():
+        if key in by_key:
+            static_score[key] = len(set(tests) & failing) / max(1, len(failing))
+            evidence[key].append(f"used by {len(tests)} failing test(s) in their source, e.g. {tests[0]} (static)")
+            if key not in line_scores:
+                fn = by_key[key]
+                line_scores[key] = {line: 1.0 for line in range(fn.start_line, fn.end_line + 1)}
+
     spectrum_weight = SPECTRUM_WEIGHT if run.coverage else 0.0
     tb_weight = TRACEBACK_WEIGHT if run.coverage else 1.0
     ranked: list[SuspiciousFunction] = []
-    for key in set(tb_score) | set(fn_score):
-        score = tb_weight * min(1.0, tb_score.get(key, 0.0)) + spectrum_weight * fn_score.get(key, 0.0)
+    for key in set(tb_score) | set(fn_score) | set(static_score):
+        score = tb_weight * min(1.0, tb_score.get(key, 0.0)) + spectrum_weight * fn_score.get(key, 0.0) \
+            + STATIC_WEIGHT * static_score.get(key, 0.0)
         ranked.append(SuspiciousFunction(by_key[key], round(score, 4), evidence[key], line_scores.get(key, {}),
                                          sorted(implicating[key])))
 

@@ -24,9 +24,10 @@ from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, d
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
 from .localize import localize
-from .pytest_cmd import split_cmd
+from .pytest_cmd import full_suite_command, split_cmd
 from .sandbox_choice import choose_sandbox
 from .source_io import read_source
+from .test_calls import functions_used_by_tests
 from .testrun import TestCommandProblem, TestRun, run_tests
 
 DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
@@ -112,14 +113,14 @@ def check_inputs(cfg: RepairConfig) -> Path:
 
 
 # -- stages ---------------------------------------------------------------------------------
-def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Path) -> tuple[TestRun, str]:
+def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Path, test_cmd: str | None = None) -> tuple[TestRun, str]:
     path = run_dir / "baseline.json"
     if cfg.resume and path.exists():
         data = read_json(path)
         return TestRun.from_dict(data["run"]), data["workdir"]
     try:
         with open_spec(spec, repo) as sbx:
-            run = run_tests(sbx, cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
+            run = run_tests(sbx, test_cmd or cfg.test_cmd, timeout=cfg.test_timeout, per_test_timeout=cfg.per_test_timeout)
             workdir = sbx.workdir
         problem = environment_problem(run, repo, spec.backend)
         if problem:
@@ -136,7 +137,8 @@ def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first — patchwarden repairs behaviour, not syntax")
     try:
-        ranked = localize(run, functions, workdir, pinned=cfg.functions or None)
+        static = functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions)
+        ranked = localize(run, functions, workdir, pinned=cfg.functions or None, static=static)
     except ValueError as exc:
         raise RepairInputError(str(exc)) from exc
     write_json(run_dir / "localization.json", [
@@ -144,6 +146,14 @@ def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str
         for s in ranked
     ])
     return ranked, functions
+
+
+def no_evidence_reason(run: TestRun) -> str:
+    """Why localization found nothing, each kind of evidence in turn."""
+    cov = ("per-test coverage shows no repository line run by a failing test" if run.coverage
+           else run.coverage_note or "no per-test coverage")
+    return (f"{cov}; no repository frame in the failing tests' tracebacks; the failing tests' source uses no "
+            f"repository function by a name we can resolve (pin one with --functions PATH.py:NAME)")
 
 
 def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
@@ -241,8 +251,15 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
             write_prediction(Path(cfg.predictions), cfg.instance_id, cfg.model_name, row_patch)
         return outcome
 
+    # patchwarden's own runs see the whole suite; the user's exact command confirms at the end.
+    run_cmd, removed = full_suite_command(cfg.test_cmd)
+    notes: list[str] = outcome.notes
+    notes.extend(sandbox_notes(spec.backend))  # e.g. "the local sandbox runs UNCONFINED here"
+    if removed:
+        notes.append(f"removed {', '.join(removed)} from the test command for the baseline and candidate runs "
+                     f"(they stop early or narrow the run); the confirmation run uses the command as given")
     try:
-        run, workdir = baseline_stage(cfg, repo, spec, run_dir)
+        run, workdir = baseline_stage(cfg, repo, spec, run_dir, run_cmd)
     except SandboxError as exc:
         raise RepairInputError(str(exc)) from exc
     if not run.failing:
@@ -251,13 +268,16 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     stage("localizing")
     ranked, _functions = localization_stage(cfg, repo, run, workdir, run_dir)
     outcome.top_functions = [s.function.key for s in ranked[:5]]
+    if run.coverage_note:
+        notes.append(run.coverage_note)
     if not ranked:
-        if run.junit and run.coverage is None:
+        why = no_evidence_reason(run)
+        notes.append(why)
+        if run.junit and run.coverage is None:  # not even the stdlib tracer ran: the test setup, not the bug
             raise _environment(RepairInputError(
-                "environment error, not a repair result: no coverage was recorded (the test interpreter has no tracer: "
-                "coverage.py is not importable where the tests run) and no failing test's traceback passes through the "
-                "repository's functions; install coverage into the test environment, or name the functions with --functions"))
-        return finish("none", "no function of the repository is implicated by the failing tests (no coverage or traceback evidence)")
+                f"environment error, not a repair result: no coverage was recorded (no tracer ran where the tests run) "
+                f"and {why}; check the test interpreter with `patchwarden sandbox doctor`, or name the functions with --functions"))
+        return finish("none", f"no function of the repository is implicated by the failing tests: {why}")
     ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
 
     gate = _input_gate(cfg, ctx)
@@ -277,7 +297,6 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     validate_started = time.monotonic()
     seen: set[str] = set(known)
     counter = [len(known)]
-    notes: list[str] = sandbox_notes(spec.backend)  # e.g. "the local sandbox runs UNCONFINED here"
 
     def on_result(res) -> None:
         rec = res.to_dict()
@@ -288,7 +307,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         if on_progress:
             on_progress({"validated": len(done), "plausible": len(plausible), "generated": counter[0]})
 
-    make_validator = validator_factory(repo, cfg.test_cmd, spec, run.results, triggers, on_fallback=notes.append)
+    from .confirm import Confirmer, confirming, describe
+
+    make_validator = confirming(validator_factory(repo, run_cmd, spec, run.results, triggers, on_fallback=notes.append),
+                                Confirmer(repo, cfg.test_cmd, spec, triggers, cfg.test_timeout))
 
     def validate(cands) -> None:
         left = cfg.max_plausible - len(plausible)
@@ -311,7 +333,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         _record_usage(outcome, engines)
     if not outcome.stop_reason and time.monotonic() > deadline:
         outcome.stop_reason = f"time budget reached (--time-budget {cfg.time_budget:g}s)"
-    outcome.notes += notes
+    unconfirmed = [v for v in done.values() if v.get("status") == "unconfirmed"]
+    if unconfirmed:
+        notes.append(f"{len(unconfirmed)} candidate(s) passed validation but not the test command as given, so they "
+                     f"were demoted: {unconfirmed[0].get('message', '')}")
     outcome.validate_time = round(time.monotonic() - validate_started, 3)
     outcome.candidates_generated = counter[0]
     outcome.candidates_validated = len(done)
@@ -326,6 +351,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     patch = unified_diff(repo, new_files)
     write_text(run_dir / "patch.diff", diff_bytes(repo, patch))  # each file in its own encoding
     outcome.patch, outcome.candidate_id = patch, best.id
+    outcome.confirmation = done.get(best.id, {}).get("confirmation")
 
     gate = _output_gate(cfg, ctx, best, patch, plausible, done, all_cands)
     if gate is not None:
@@ -334,6 +360,8 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
             return finish("abstained", f"the best patch is not trustworthy enough (confidence {gate.get('confidence', 0):.2f} < {cfg.bounce_threshold}): {gate.get('explanation', '')}; the patch is kept in {run_dir / 'patch.diff'}")
 
     message = f"plausible patch {best.id}: {best.description}"
+    if outcome.confirmation:
+        message += "; " + describe(outcome.confirmation)
     try:
         if cfg.apply:
             ensure_clean(repo)
@@ -425,7 +453,7 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
     try:
         spec = choose_sandbox(sandbox, image, test_cmd, repo, Limits()).spec
         with open_spec(spec, repo) as sbx:
-            run = run_tests(sbx, test_cmd, timeout=test_timeout)
+            run = run_tests(sbx, full_suite_command(test_cmd)[0], timeout=test_timeout)
             workdir = sbx.workdir
         problem = environment_problem(run, repo, spec.backend)
         if problem:
@@ -436,4 +464,6 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
     if problems:
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first")
-    return run, localize(run, functions, workdir) if run.failing else []
+    if not run.failing:
+        return run, []
+    return run, localize(run, functions, workdir, static=functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions))

@@ -38,6 +38,7 @@ class TestRun:
     output_tail: str = ""
     junit: bool = False
     coverage: dict[str, dict[int, list[str]]] | None = None  # file -> line -> test node ids
+    coverage_note: str = ""  # which tracer gave `coverage` and why, or why there is none
 
     @property
     def failing(self) -> list[TestResult]:
@@ -107,14 +108,16 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     if not results:  # pytest exit 5: "all 0 tests pass" would be no evidence of anything
         raise TestCommandProblem(f"the test command `{test_cmd}` collected no tests (pytest exit {res.returncode}); "
                                  "add tests that show the bug, or point --test-cmd at the folder that holds them")
-    coverage = None
+    coverage, note = None, ""
     if with_coverage:
         try:
             raw = json.loads(sandbox.read_file(f"{PW_DIR}/coverage.json"))
             coverage = {f: {int(line): ids for line, ids in lines.items()} for f, lines in raw["files"].items()}
-        except Exception:
-            coverage = None  # coverage.py missing in the sandbox: localization uses tracebacks only
-    return TestRun(results, res.returncode, res.duration, tail, True, coverage)
+            if raw.get("tracer") not in (None, "coverage.py"):
+                note = f"{raw.get('why') or 'coverage.py unavailable'}: per-test lines came from patchwarden's {raw['tracer']} tracer"
+        except Exception as exc:  # the plugin could not write it (a crash in the run)
+            coverage, note = None, f"no per-test line coverage from the baseline run ({type(exc).__name__}: {str(exc)[:200]})"
+    return TestRun(results, res.returncode, res.duration, tail, True, coverage, note)
 
 
 def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
@@ -126,7 +129,8 @@ def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
     status = "passed" if res.returncode == 0 else "failed"
     result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
-    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None)
+    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None,
+                   "the test command is not a plain pytest run, so there is no per-test coverage")
 
 
 def _last_line(tail: str) -> str:

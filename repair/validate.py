@@ -29,7 +29,7 @@ from sandboxes import open_spec
 from sandboxes.base import SandboxSpec
 from sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
 
-STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error")
+STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error", "unconfirmed")
 JUNIT_OPTS = ["-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
 
 # pytest options whose value is the next token (`-k expr`); needed to tell option values from
@@ -58,6 +58,7 @@ class ValidationResult:
     stage: str = ""  # where it stopped: apply | compile | trigger | suite | command
     runner: str = ""  # warm | cold
     cpu: float = 0.0  # CPU seconds of the test runs, where the runner can tell (warm)
+    confirmation: dict | None = None  # the run of the user's exact command (repair.confirm), when plausible
 
     @property
     def plausible(self) -> bool:
@@ -80,13 +81,30 @@ class CandidateValidator(Protocol):
     def close(self) -> None: ...
 
 
-def candidate_timeout(baseline: dict[str, TestResult], floor: float = 2.0) -> float:
-    """Seconds one test run of a candidate may take: 5x the baseline tests' own time + 1 s.
+TIMEOUT_FLOOR = 3.0  # seconds: below this, interpreter start-up jitter on a busy machine decides
+TIMEOUT_RETRY_FACTOR = 3.0  # a candidate that timed out is re-run once with this much more time
+# After this many re-runs in a row that timed out again (infinite loops, common among mutants),
+# a validator stops re-running: each one costs 1 + TIMEOUT_RETRY_FACTOR limits of the time budget.
+# A re-run that rescues a candidate (slow but correct code exists here) resets the count.
+FUTILE_RETRIES = 2
 
-    Tests that hit the baseline's per-test timeout (an infinite loop in the buggy code) say
-    nothing about how long a correct run takes, so their time is left out."""
-    completed = sum(r.duration for r in baseline.values() if "per-test timeout" not in r.message)
-    return max(floor, 5.0 * completed + 1.0)
+
+def candidate_timeout(baseline: dict[str, TestResult], floor: float = TIMEOUT_FLOOR) -> float:
+    """Seconds one test run of a candidate may take: 5x the estimated time of a correct run + 1 s.
+
+    The estimate comes from a complete baseline (patchwarden's runs drop `-x`/`--maxfail`): each
+    passing test's own time, and for each failing test the longest of its own time and the
+    slowest passing test's (buggy code often fails fast; the fixed code does the real work).
+    Tests that hit the baseline's per-test timeout (an infinite loop) count as the slowest
+    passing test too. Never below `floor`; a candidate that times out is re-run once with
+    TIMEOUT_RETRY_FACTOR times the limit before it is rejected (`_ValidatorBase.validate`)."""
+    passing = [r.duration for r in baseline.values() if r.status == "passed"]
+    typical = max(passing, default=0.0)
+    estimate = sum(passing)
+    for r in baseline.values():
+        if r.bad:
+            estimate += typical if "per-test timeout" in r.message else max(r.duration, typical)
+    return max(floor, 5.0 * estimate + 1.0)
 
 
 # Any failing trigger already decides "trigger-fail": the trigger stage stops at the first one.
@@ -134,6 +152,7 @@ class _ValidatorBase:
         self.trigger_tests = list(dict.fromkeys(trigger_tests))
         self.timeout = timeout
         self.baseline_passed = sorted(n for n, r in baseline.items() if r.status == "passed")
+        self.futile_retries = 0  # re-runs in a row that timed out again
 
     # A subclass runs pytest with `args` (None = the user's whole command) with `files` patched in.
     def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
@@ -143,6 +162,27 @@ class _ValidatorBase:
         return None  # None: no separate trigger stage
 
     def validate(self, candidate: Candidate) -> ValidationResult:
+        """The verdict; a timeout is re-run once with a larger limit before it stands."""
+        first = self._validate_once(candidate)
+        if first.status != "timeout":
+            return first
+        if self.futile_retries >= FUTILE_RETRIES:
+            first.message += f" (not re-run: the last {self.futile_retries} re-runs with {TIMEOUT_RETRY_FACTOR:g}x the limit timed out too)"
+            return first
+        limit = self.timeout
+        self.timeout = limit * TIMEOUT_RETRY_FACTOR
+        try:
+            again = self._validate_once(candidate)
+        finally:
+            self.timeout = limit
+        self.futile_retries = self.futile_retries + 1 if again.status == "timeout" else 0
+        again.duration += first.duration
+        again.cpu += first.cpu
+        note = f"timed out at {limit:.1f}s, re-run with {limit * TIMEOUT_RETRY_FACTOR:.1f}s"
+        again.message = f"{again.message} ({note})" if again.message else note
+        return again
+
+    def _validate_once(self, candidate: Candidate) -> ValidationResult:
         start = time.monotonic()
         runs: list[PytestRun] = []
 

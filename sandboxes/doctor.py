@@ -19,6 +19,25 @@ class BackendCheck:
         return asdict(self)
 
 
+# Run in the sandbox by the test interpreter: pytest imports and patchwarden's tracer records lines.
+TEST_PYTHON_PROBE = ("import sys; sys.path.insert(0, '.patchwarden'); import pytest, pw_pytest_plugin as p; "
+                     "t = p.self_test()\ntry:\n    import coverage; t = 'coverage.py (fallback ' + t + ')'\n"
+                     "except ImportError:\n    pass\nprint('pytest', pytest.__version__, 'tracer', t)")
+
+
+def check_test_python(sbx, python: str = "python3") -> tuple[bool, str]:
+    """Can the test interpreter in this sandbox run pytest with patchwarden's plugin and tracer?"""
+    from pathlib import Path
+
+    plugin = Path(__file__).resolve().parents[1] / "repair" / "pw_pytest_plugin.py"
+    sbx.put_files({".patchwarden/pw_pytest_plugin.py": plugin.read_text()})
+    res = sbx.run([python, "-c", TEST_PYTHON_PROBE], timeout=60)
+    if not res.ok:
+        why = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1:] or ["(no output)"]
+        return False, f"test interpreter {python} cannot import pytest or run the tracer: {why[0][:200]}"
+    return True, f"test interpreter {python}: {res.stdout.strip()}"
+
+
 def check_local() -> BackendCheck:
     from .local import LocalSandbox
 
@@ -31,17 +50,20 @@ def check_local() -> BackendCheck:
             result = sbx.run([sys.executable, "-c", "print('ok')"], timeout=30)
             cgroup = sbx._cgroup
             disk_capped = sbx.disk_capped
+            py_ok, py_detail = check_test_python(sbx)
     except SandboxError as exc:
         return BackendCheck("local", False, str(exc))
     if not result.ok or result.stdout.strip() != "ok":
         return BackendCheck("local", False, f"a trivial command failed: {result.stderr.strip()[:200]}")
+    if not py_ok:
+        return BackendCheck("local", False, py_detail)
     if cgroup:
         procs = f"process count capped by a per-sandbox pids cgroup (under {cgroup.parent})"
     elif os.geteuid() != 0:
         procs = "process count capped by RLIMIT_NPROC"
     else:
         procs = "no process cap (root without a writable pids cgroup): fork bombs are bounded by the timeout only"
-    return BackendCheck("local", True, f"{confinement_line(disk_capped)}; rlimits (memory, CPU, file size); {procs}")
+    return BackendCheck("local", True, f"{confinement_line(disk_capped)}; rlimits (memory, CPU, file size); {procs}; {py_detail}")
 
 
 def confinement_line(disk_capped: bool) -> str:
@@ -66,13 +88,16 @@ def check_docker(image: str) -> BackendCheck:
     try:
         with DockerSandbox(None, image=image, limits=Limits(memory_mb=512)) as sbx:
             result = sbx.run(probe, timeout=60)
+            py_ok, py_detail = check_test_python(sbx)
     except SandboxError as exc:
         return BackendCheck("docker", False, str(exc))
     missing = result.stdout.split()
     if not result.ok or missing:
         lacks = "; ".join(result.stdout.strip().splitlines()) or result.stderr.strip()[-200:]
         return BackendCheck("docker", False, f"image {image} lacks {lacks}: rebuild it with `patchwarden sandbox build-image --offline --force`")
-    return BackendCheck("docker", True, f"image {image}: no network, read-only root, uid 1000, memory/CPU/pids limits")
+    if not py_ok:
+        return BackendCheck("docker", False, f"image {image}: {py_detail}")
+    return BackendCheck("docker", True, f"image {image}: no network, read-only root, uid 1000, memory/CPU/pids limits; {py_detail}")
 
 
 def diagnose(image: str) -> list[BackendCheck]:
