@@ -66,7 +66,13 @@ def _render(run: dict, top: int) -> None:
     console.print(f"[bold {STYLE.get(status, 'red')}]{status}[/]: {esc(r.get('message', ''))}", highlight=False)
     console.print(esc(f"repo {cfg.get('repo', '?')} · test command {cfg.get('test_cmd', '?')} · engine {cfg.get('engine', '?')}")
                   + (f" · {r.get('wall_time', 0):.1f}s" if r else ""), highlight=False)
+    if r.get("confirmation"):  # the user's exact command on the patched tree (repair/confirm.py)
+        from repair.confirm import describe
+
+        console.print(esc(describe(r["confirmation"])), highlight=False, soft_wrap=True)
     for key, value in run["result_extra"].items():  # keys added by newer stages, shown as they are
+        if key == "confirmation":
+            continue
         console.print(f"[bold]{key}[/]: {esc(json.dumps(value, default=str)[:500])}", highlight=False, soft_wrap=True)
     tests = sorted(run["tests"], key=lambda t: t["status"] == "passed")
     _table(f"Baseline: {len(tests)} tests, {sum(t['status'] in ('failed', 'error') for t in tests)} failing", ["test", "status", "message"],

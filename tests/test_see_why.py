@@ -123,7 +123,7 @@ def test_show_renders_a_run_in_the_terminal_and_as_json(run_dir):
     assert text.startswith("plausible: plausible patch")
     for expected in ("Baseline:", "failing", "Localization", "shapes/geometry.py::scale", "Candidates", "plausible",
                      "stop_reason", "max-plausible reached", "groups.json", "-    return x + factor",
-                     "Model calls (1)", "openai:tiny-fixer", "43"):
+                     "Model calls (1)", "openai:tiny-fixer", "43", "confirmed by `python3 -m pytest -q`"):
         assert expected in text, expected
     data = json.loads(cli("show", str(run_dir), "--json").stdout)
     from cli.schemas import validate
@@ -132,7 +132,8 @@ def test_show_renders_a_run_in_the_terminal_and_as_json(run_dir):
     validate(data)  # the documented contract (docs/json.md)
     best = [c for c in data["candidates"] if c["best"]]
     assert len(best) == 1 and best[0]["verdict"]["status"] == "plausible" and best[0]["id"] == data["result"]["candidate_id"]
-    assert data["result_extra"] == {"stop_reason": "max-plausible reached"} and "groups.json" in data["other"]
+    assert data["result_extra"]["stop_reason"] == "max-plausible reached" and "groups.json" in data["other"]
+    assert data["result_extra"]["confirmation"]["confirmed"]  # the repair's confirmation run, shown too
     assert data["localization"][0]["function"] == "shapes/geometry.py::scale" and data["localization"][0]["evidence"]
     assert any(t["status"] == "failed" for t in data["tests"]) and "output" in data["bounce"]
 
