@@ -169,10 +169,27 @@ def _forkservers() -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def _descendants(root: int) -> set[int]:
+    """Every live process below `root` (its children, theirs, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def test_sigterm_leaves_no_sandbox_processes_behind(tmp_path):
     repo = make_repo(tmp_path / "loops", HANG)
     out = tmp_path / "run"
-    before = _forkservers()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local",
                              "--out", str(out), "--json", "--max-plausible", "1000"], cwd=ROOT, env=env,
@@ -181,10 +198,15 @@ def test_sigterm_leaves_no_sandbox_processes_behind(tmp_path):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not (validations.exists() and validations.read_text().strip()):
         time.sleep(0.1)
-    assert _forkservers() - before, "a warm server runs while candidates are validated"
+    # Only this run's servers count (other runs on the machine may have their own).
+    ours: set[int] = set()
+    while time.monotonic() < deadline and not ours:
+        ours = _forkservers() & _descendants(proc.pid)
+        time.sleep(0.1)
+    assert ours, "a warm server runs while candidates are validated"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and _forkservers() - before:
+    while time.monotonic() < deadline and _forkservers() & ours:
         time.sleep(0.2)
-    assert not (_forkservers() - before), "the warm server and its children died with the run"
+    assert not (_forkservers() & ours), "the warm server and its children died with the run"
