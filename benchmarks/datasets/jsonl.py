@@ -9,11 +9,10 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
-from .base import Bug, DatasetError, clone_at
+from .base import Bug, DatasetError, clone_at, json_lines
 
 NAME = "jsonl"
 HELP = "a JSONL file of {id, repo, test_cmd, issue?, bug_type?, commit?, fixed_commit?}"
@@ -26,13 +25,7 @@ def load(path: str | None) -> Iterator[Bug]:
     file = Path(path).expanduser()
     if not file.is_file():
         raise DatasetError(f"--path {path} is not a file: pass a JSONL file with lines {{id, repo, test_cmd, issue?}}")
-    for lineno, line in enumerate(file.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{file}:{lineno} is not valid JSON ({exc.msg}): fix that line") from exc
+    for lineno, row in json_lines(file):
         if not isinstance(row, dict):
             raise DatasetError(f"{file}:{lineno} is not a JSON object: each line must be {{id, repo, test_cmd, ...}}")
         missing = [k for k in REQUIRED if not row.get(k)]
