@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.claim_integrity import STOP_TRAPS
 from repair.config import RepairConfig
 from repair.core import TestResult
 from repair.pipeline import localize_repo, run_repair
@@ -22,15 +23,9 @@ from tests.warm_helpers import QUIET_PLUGINS
 PY = sys.executable
 LOCAL = SandboxSpec("local")
 
-# A `-x` trap: test_a_zero fails first; `>` -> `>=` passes it but fails the tests after it.
-NUMS = {
-    "nums.py": "def first_non_positive(xs):\n    for x in xs:\n        if x > 0:\n            return x\n    return None\n",
-    "tests/test_a_zero.py": "from nums import first_non_positive\n\n\ndef test_zero_first():\n"
-                            "    assert first_non_positive([0, 5]) == 0\n",
-    "tests/test_b_more.py": "from nums import first_non_positive\n\n\ndef test_negative():\n"
-                            "    assert first_non_positive([4, -1]) == -1\n\n\ndef test_none():\n"
-                            "    assert first_non_positive([1, 2]) is None\n",
-}
+# A `-x` trap: test_a_zero fails first; `>` -> `>=` passes it but fails the tests after it
+# (the claim-integrity benchmark's first trap repo).
+NUMS = STOP_TRAPS["trap-first-non-positive"]
 TRIGGERS = ["tests/test_a_zero.py::test_zero_first", "tests/test_b_more.py::test_negative", "tests/test_b_more.py::test_none"]
 
 
