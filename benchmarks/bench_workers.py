@@ -1,7 +1,7 @@
 """Scaling of `patchwarden bench run`: the same dataset with 1 worker and with N workers,
 side by side, then one report comparing both (PNGs included).
 
-    python -m benchmarks.bench_workers --limit 164 --workers 2 --report docs/bench
+    python -m patchwarden.benchmarks.bench_workers --limit 164 --workers 2 --report docs/bench
 
 Prints bugs, plausible, fixed-equal-to-reference, wall time per run and the speed-up.
 """
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_run(dataset: str, out: Path, workers: int, extra: list[str]) -> tuple[dict, float]:
-    cmd = [sys.executable, "-m", "cli", "bench", "run", dataset, "--out", str(out), "--workers", str(workers), "--json", *extra]
+    cmd = [sys.executable, "-m", "patchwarden.cli", "bench", "run", dataset, "--out", str(out), "--workers", str(workers), "--json", *extra]
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.monotonic() - started
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"  speed-up with {args.workers} workers: {s1['wall_time'] / sn['wall_time']:.2f}x "
           f"(wall time ratio {sn['wall_time'] / s1['wall_time']:.2f})")
     if args.report:
-        proc = subprocess.run([sys.executable, "-m", "cli", "bench", "report", str(one), str(many), "--out", str(args.report)],
+        proc = subprocess.run([sys.executable, "-m", "patchwarden.cli", "bench", "report", str(one), str(many), "--out", str(args.report)],
                               cwd=ROOT, capture_output=True, text=True)
         print(proc.stdout.strip() or proc.stderr.strip())
     print(f"  runs kept in {runs}")

@@ -1,6 +1,6 @@
 """Benchmark: the heuristic input bouncer and the evidence output bouncer on HumanEvalFix.
 
-    python3 -m benchmarks.bouncer_eval [--tasks N] [--json]
+    python3 -m patchwarden.benchmarks.bouncer_eval [--tasks N] [--json]
 
 Input side. Each HumanEvalFix bug becomes issues written at four levels of detail, labelled
 as they are written with the BouncerBench 0-3 scale: 0 a well-specified report (function
@@ -25,19 +25,17 @@ import copy
 import difflib
 import json
 import random
-import sys
 import textwrap
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
 
-from bouncer.data import Label
-from bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
-from bouncer.heuristic import HeuristicInputBouncer
-from bouncer.metrics import score_side
-from sandboxes import Limits, open_sandbox
+from patchwarden.bouncer.data import Label
+from patchwarden.bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
+from patchwarden.bouncer.heuristic import HeuristicInputBouncer
+from patchwarden.bouncer.metrics import score_side
+from patchwarden.sandboxes import Limits, open_sandbox
 
 DATA = Path(__file__).with_name("data") / "humanevalfix-python.jsonl"
 HELD_OUT = ("c", "d")

@@ -15,7 +15,7 @@ Bug sets:
   --verify-runs WORK   only re-verify the runs of `benchmarks/humanevalfix_template.py --work WORK`.
 
     python3 benchmarks/claim_integrity.py --sandbox local [--bugs 8] [--workers 2] [--json]
-    PYTHONPATH=/other/checkout python3 benchmarks/claim_integrity.py --patchwarden /other/checkout
+    python3 -m patchwarden.benchmarks.claim_integrity --patchwarden /other/checkout
 
 `--patchwarden DIR` runs the repair CLI of another checkout (e.g. an older commit) so that
 claims can be compared before and after a change; the verification is the same.
@@ -36,9 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from benchmarks.humanevalfix import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.benchmarks.humanevalfix import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
 
 VARIANTS = {"x": " -x", "maxfail": " --maxfail=1", "lf": " --lf"}
 GIT_IDENT = ["-c", "user.name=patchwarden", "-c", "user.email=bench@patchwarden.invalid", "-c", "commit.gpgsign=false"]
@@ -100,7 +99,7 @@ def slow_fix_repo(dest: Path) -> tuple[Path, str]:
 def no_coverage_repo(dest: Path, venv: Path) -> tuple[Path, str]:
     """The test command names a virtualenv without coverage.py; the failing assertion is in the
     test function, so no repository frame is in the traceback."""
-    from benchmarks.venvs import make_venv_without_coverage
+    from patchwarden.benchmarks.venvs import make_venv_without_coverage
 
     python = make_venv_without_coverage(venv)
     return _git_repo(dest, {
@@ -145,12 +144,26 @@ def humanevalfix_bugs(work: Path, limit: int | None) -> list[dict]:
 
 
 # -- running repair and checking its claims -----------------------------------------------------
+def cli_of(checkout: Path, work: Path) -> tuple[list[str], str]:
+    """The command and PYTHONPATH that run `checkout`'s CLI: installed as patchwarden.* since the
+    package rename, as top-level `cli` before it (older commits, for before/after figures)."""
+    if "from patchwarden." not in (checkout / "cli" / "main.py").read_text():
+        return [sys.executable, "-m", "cli"], str(checkout)
+    folder = work / "import-path"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "patchwarden"
+    if not link.is_symlink():
+        link.symlink_to(checkout, target_is_directory=True)
+    return [sys.executable, "-m", "patchwarden.cli"], str(folder)
+
+
 def run_repair(bug: dict, patchwarden: Path, work: Path, sandbox: str, time_budget: float) -> dict:
     out = work / "runs" / bug["id"].replace("/", "-")
-    cmd = [sys.executable, "-m", "cli", "repair", bug["repo"], "--test-cmd", bug["test_cmd"], "--engine", "template",
+    cli, pythonpath = cli_of(patchwarden, work)
+    cmd = [*cli, "repair", bug["repo"], "--test-cmd", bug["test_cmd"], "--engine", "template",
            "--sandbox", sandbox, "--out", str(out), "--no-bounce", "--json", "--per-test-timeout", "5",
            "--test-timeout", "120", "--time-budget", str(time_budget)]
-    env = {**os.environ, "PYTHONPATH": str(patchwarden)}
+    env = {**os.environ, "PYTHONPATH": pythonpath}
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=patchwarden, env=env, capture_output=True, text=True, timeout=time_budget + 900)
     rec = {**bug, "exit": proc.returncode, "wall": round(time.monotonic() - start, 2), "run_dir": str(out)}
@@ -227,7 +240,7 @@ def summarise(records: list[dict]) -> dict:
 
 def verify_runs(work: Path) -> list[dict]:
     """Records of a humanevalfix_template.py work dir, ready for `verify`."""
-    from repair.artifacts import read_json
+    from patchwarden.repair.artifacts import read_json
 
     records = []
     for rec in json.loads((work / "records.json").read_text()):
@@ -250,7 +263,7 @@ def main() -> None:
     ap.add_argument("--humanevalfix", action="store_true", help="the HumanEvalFix bugs with their plain command instead")
     ap.add_argument("--limit", type=int, default=None, help="with --humanevalfix: only the first N bugs")
     ap.add_argument("--verify-runs", default=None, metavar="WORK", help="only re-verify a humanevalfix_template.py --work folder")
-    ap.add_argument("--patchwarden", default=str(ROOT), help="checkout whose `python -m cli repair` makes the claims")
+    ap.add_argument("--patchwarden", default=str(ROOT), help="checkout whose `python -m patchwarden.cli repair` makes the claims")
     ap.add_argument("--workers", type=int, default=2, help="bugs repaired at once")
     ap.add_argument("--time-budget", type=float, default=120.0, help="seconds of validation per bug (repair --time-budget)")
     ap.add_argument("--work", default=None, help="folder for repos, runs and clones (default: a temp dir)")

@@ -1,6 +1,6 @@
 """The same real-project bug repaired through the local and the Docker sandbox (issue 17).
 
-    python3 -m benchmarks.env_parity [--package referencing] [--work DIR] [--json]
+    python3 -m patchwarden.benchmarks.env_parity [--package referencing] [--work DIR] [--json]
 
 The project is a real open-source package as installed on this machine (default
 `referencing`, whose dependency `rpds` is not in the sandbox image), copied into a fresh git
@@ -23,8 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@invalid", "-c", "commit.gpgsign=false"]
@@ -55,10 +53,10 @@ def make_project(package: str, work: Path) -> Path:
 
 
 def repair(repo: Path, test_cmd: str, backend: str, out: Path) -> tuple[dict, float]:
-    cmd = [sys.executable, "-m", "cli", "repair", str(repo), "--test-cmd", test_cmd, "--sandbox", backend,
+    cmd = [sys.executable, "-m", "patchwarden.cli", "repair", str(repo), "--test-cmd", test_cmd, "--sandbox", backend,
            "--out", str(out), "--json"]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ},
                           capture_output=True, text=True)
     wall = time.monotonic() - start
     if not proc.stdout.strip():

@@ -1,6 +1,6 @@
 """Hostile tests against each sandbox backend: how many attacks does each contain?
 
-    python3 -m benchmarks.hostile_battery [--backends local,docker] [--json]
+    python3 -m patchwarden.benchmarks.hostile_battery [--backends local,docker] [--json]
 
 Each attack is a test command run through a sandbox opened over a small git repository
 (`calc.py` whose `add` returns `a - b`) by an *owner* process of its own, so that an attack
@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-battery-" + uuid.uuid4().hex[:12]  # the owner's fake API key
@@ -271,7 +269,7 @@ OWNER_MARK = "pw-battery-owner"
 
 
 def owner_main(spec: dict) -> int:
-    from sandboxes import Limits, open_sandbox
+    from patchwarden.sandboxes import Limits, open_sandbox
 
     limits = Limits(memory_mb=512, max_procs=128, cpu_seconds=60)
     limits.max_disk_mb = CAP_MB  # set after construction: older Limits have no such field
@@ -298,8 +296,8 @@ def run_attack(backend: str, attack: Attack, ctx: dict) -> tuple[bool | None, st
         return False, f"not tried: {reason}"
     spec = {"backend": backend, "repo": ctx["repo"], "code": attack.code, "then": attack.then,
             "timeout": attack.timeout, "params": ctx["params"]}
-    env = {**os.environ, "OPENAI_API_KEY": SECRET, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.hostile_battery", "--owner", json.dumps(spec), OWNER_MARK],
+    env = {**os.environ, "OPENAI_API_KEY": SECRET}
+    proc = subprocess.run([sys.executable, "-m", "patchwarden.benchmarks.hostile_battery", "--owner", json.dumps(spec), OWNER_MARK],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     report = json.loads(lines[-1]) if lines else {"owner_exit": proc.returncode}
@@ -359,7 +357,7 @@ def _fork_guard(backend: str) -> str | None:
     if backend != "local":
         return None
     try:
-        from sandboxes.local import confinement, pids_cgroup_parent
+        from patchwarden.sandboxes.local import confinement, pids_cgroup_parent
     except ImportError:
         return None
     confined = confinement()[0] if callable(confinement) else False
@@ -383,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown backend {unknown[0]!r}: choose local and/or docker", file=sys.stderr)
         return 2
     if "docker" in backends:
-        from sandboxes.docker_sandbox import docker_ready
+        from patchwarden.sandboxes.docker_sandbox import docker_ready
 
         ok, why = docker_ready("patchwarden/sandbox:py3")
         if not ok:

@@ -12,20 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
-from repair.artifacts import read_json, read_jsonl  # noqa: E402
-from repair.config import RepairConfig  # noqa: E402
-from repair.core import Candidate, TestResult  # noqa: E402
-from repair.pipeline import run_repair  # noqa: E402
-from repair.validate import ColdValidator, Validator, candidate_timeout  # noqa: E402
-from sandboxes import Limits, SandboxSpec, resolve_backend  # noqa: E402
+from patchwarden.benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.repair.artifacts import read_json, read_jsonl  # noqa: E402
+from patchwarden.repair.config import RepairConfig  # noqa: E402
+from patchwarden.repair.core import Candidate, TestResult  # noqa: E402
+from patchwarden.repair.pipeline import run_repair  # noqa: E402
+from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout  # noqa: E402
+from patchwarden.sandboxes import Limits, SandboxSpec, resolve_backend  # noqa: E402
 
 
 def repair_all(rows, backend: str, work: Path, max_candidates: int, time_budget: float, jobs: int = 1) -> list[dict]:

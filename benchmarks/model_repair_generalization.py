@@ -14,7 +14,7 @@ MINT gets the cases file a user would write (the error plus the other intents' f
 which it uses as locality probes); IRepair gets the error rows and the other intents' lines as
 utility text.  Run (CPU, a few minutes per model):
 
-    python3 -m benchmarks.model_repair_generalization [--models 12] [--cache .cache/repair-worlds] [--out results.json]
+    python3 -m patchwarden.benchmarks.model_repair_generalization [--models 12] [--cache .cache/repair-worlds] [--out results.json]
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from statistics import mean
 
 import torch
 
-from benchmarks.repair_worlds import World, cases, load_or_train, prompt_of, SECOND
+from patchwarden.benchmarks.repair_worlds import World, cases, load_or_train, prompt_of, SECOND
 
 GRID = [  # kind, layers, width, corpus, seed, errors (alternating layouts: any prefix is a mixed grid)
     ("gpt2", 2, 64, "bash", 0, 1), ("llama", 2, 64, "git", 0, 2), ("gpt2", 4, 96, "python", 1, 2),
@@ -39,17 +39,17 @@ GRID = [  # kind, layers, width, corpus, seed, errors (alternating layouts: any 
 
 
 def _case(row):
-    from neuron_patch.data import Case
+    from patchwarden.neuron_patch.data import Case
     return Case(row["prompt"], row["target"], row["group"], row.get("error"))
 
 
 def run_model(world: World, cache: Path, methods: list[str]) -> list[dict]:
-    from neuron_patch import delta as deltas
-    from neuron_patch.arch import ModelParts, parse_layers
-    from neuron_patch.data import encode_pair, load_model
-    from neuron_patch.irepair import IRepair, IRepairConfig
-    from neuron_patch.mint import Mint, MintConfig
-    from neuron_patch.scoring import continuation_nll, teacher_forced
+    from patchwarden.neuron_patch import delta as deltas
+    from patchwarden.neuron_patch.arch import ModelParts, parse_layers
+    from patchwarden.neuron_patch.data import encode_pair, load_model
+    from patchwarden.neuron_patch.irepair import IRepair, IRepairConfig
+    from patchwarden.neuron_patch.mint import Mint, MintConfig
+    from patchwarden.neuron_patch.scoring import continuation_nll, teacher_forced
 
     path, meta = load_or_train(world, cache)
     model, tok = load_model(f"hf:{path}")

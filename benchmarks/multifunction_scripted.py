@@ -8,7 +8,7 @@ imports the fix needs above it), each suggestion prompt a generic root cause. Th
 runs for real (baseline in a sandbox, localization, HTTP calls, extraction, import merging,
 validation), once with `--functions` pinned to the functions the fix changes and once without.
 
-    python3 -m benchmarks.multifunction_scripted [--mode both|pinned|auto] [--bug ID] [--check]
+    python3 -m patchwarden.benchmarks.multifunction_scripted [--mode both|pinned|auto] [--bug ID] [--check]
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # runnable as a file; PYTHONPATH still wins
 
-from benchmarks.multifunction_bugs import BUGS, Bug, check, make_repo, reference
-from repair.functions import extract_functions
-from repair.models.scripted_server import ScriptedChatServer
+from patchwarden.benchmarks.multifunction_bugs import BUGS, Bug, check, make_repo, reference
+from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 
 class ReferenceModel:
@@ -52,8 +51,8 @@ class ReferenceModel:
 
 
 def repair_one(bug: Bug, pinned: bool, work: Path) -> dict:
-    from repair.config import RepairConfig
-    from repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.config import RepairConfig
+    from patchwarden.repair.pipeline import RepairInputError, run_repair
 
     dest = work / f"{bug.id}-{'pinned' if pinned else 'auto'}"
     repo = make_repo(bug, dest / "repo")

@@ -5,7 +5,7 @@ each `ls` case from the original model with every method and prints: success rat
 tokens top-1, teacher-forced), specificity (other groups' top-1 answers unchanged), neurons and
 parameters changed, seconds per repair.  Everything is measured side by side in one run.
 
-    python3 -m benchmarks.neuron_compare [--kind gpt2|llama] [--scales 1,300] [--seed 0]
+    python3 -m patchwarden.benchmarks.neuron_compare [--kind gpt2|llama] [--scales 1,300] [--seed 0]
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import torch
 
 
 def _nll_steps(model, tok, case, params, opt, steps: int) -> None:
-    from neuron_patch.data import encode_pair
-    from neuron_patch.scoring import continuation_nll
+    from patchwarden.neuron_patch.data import encode_pair
+    from patchwarden.neuron_patch.scoring import continuation_nll
 
     p, t = encode_pair(tok, case.prompt, case.target)
     for _ in range(steps):
@@ -36,12 +36,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
-    from neuron_patch import delta as deltas
-    from neuron_patch import toy
-    from neuron_patch.arch import ModelParts, parse_layers
-    from neuron_patch.data import encode_pair, load_model, read_cases
-    from neuron_patch.mint import Mint, MintConfig
-    from neuron_patch.scoring import teacher_forced
+    from patchwarden.neuron_patch import delta as deltas
+    from patchwarden.neuron_patch import toy
+    from patchwarden.neuron_patch.arch import ModelParts, parse_layers
+    from patchwarden.neuron_patch.data import encode_pair, load_model, read_cases
+    from patchwarden.neuron_patch.mint import Mint, MintConfig
+    from patchwarden.neuron_patch.scoring import teacher_forced
 
     with tempfile.TemporaryDirectory() as tmp:
         w = toy.make_toy(args.kind, tmp, seed=args.seed)

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from repair.r1.answer import render_answer  # noqa: E402
-from repair.r1.dataset import load_humanevalfix  # noqa: E402
-from repair.r1.executor import TestRunner  # noqa: E402
-from repair.r1.rewards import score_completion, score_many  # noqa: E402
+from patchwarden.repair.r1.answer import render_answer  # noqa: E402
+from patchwarden.repair.r1.dataset import load_humanevalfix  # noqa: E402
+from patchwarden.repair.r1.executor import TestRunner  # noqa: E402
+from patchwarden.repair.r1.rewards import score_completion, score_many  # noqa: E402
 
 
 def completions(rows: list[dict]) -> list[str]:
@@ -63,9 +60,9 @@ def main() -> None:
         t_par = time.monotonic() - start
     assert [s.to_dict() for s in seq] == [s.to_dict() for s in par], "parallel and sequential scores differ"
 
-    from sandboxes import open_sandbox
-    from repair.r1.answer import parse_answer
-    from repair.r1.rewards import fix_program
+    from patchwarden.sandboxes import open_sandbox
+    from patchwarden.repair.r1.answer import parse_answer
+    from patchwarden.repair.r1.rewards import fix_program
 
     cold_rows = rows[: args.cold_bugs]
     cold_exec = executions(cold_rows)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from repair.r1.answer import render_answer  # noqa: E402
-from repair.r1.dataset import make_row, write_jsonl  # noqa: E402
-from repair.r1.tiny import build_tiny_model  # noqa: E402
+from patchwarden.repair.r1.answer import render_answer  # noqa: E402
+from patchwarden.repair.r1.dataset import make_row, write_jsonl  # noqa: E402
+from patchwarden.repair.r1.tiny import build_tiny_model  # noqa: E402
 
 BUGGY = "def add_one(x):\n    return x + 2\n"
 FIX = "def add_one(x):\n    return x + 1"
@@ -56,7 +54,7 @@ def main() -> None:
     n_answer = len(tok(answer, add_special_tokens=False).input_ids)
     print(f"vocabulary {len(tok)} tokens; the answer is {n_answer} token(s)")
 
-    from repair.r1.train import TrainRequest, train_grpo
+    from patchwarden.repair.r1.train import TrainRequest, train_grpo
 
     start = time.monotonic()
     summary = train_grpo(TrainRequest(

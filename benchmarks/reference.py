@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks.datasets.base import git
-from repair.pyast import safe_parse
+from patchwarden.benchmarks.datasets.base import git
+from patchwarden.repair.pyast import safe_parse
 
 MODULE_KEY = "<module>"
 

@@ -115,8 +115,8 @@ def build_model(world: World, vocab: int, pad: int, eos: int):
 
 
 def memorised(model, tok, texts: list[str]) -> bool:
-    from neuron_patch.data import encode_pair
-    from neuron_patch.scoring import teacher_forced
+    from patchwarden.neuron_patch.data import encode_pair
+    from patchwarden.neuron_patch.scoring import teacher_forced
 
     for t in texts:
         p, a = t.split(":", 1)
@@ -127,7 +127,7 @@ def memorised(model, tok, texts: list[str]) -> bool:
 
 def train(world: World, out: Path, max_steps: int = 1500, wrong: dict[str, str] | None = None) -> dict:
     """Train the world's model on the corrupted corpus until every line is memorised; save it."""
-    from neuron_patch.scoring import padded
+    from patchwarden.neuron_patch.scoring import padded
 
     random.seed(world.seed)
     torch.manual_seed(world.seed)

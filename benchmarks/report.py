@@ -10,8 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.results import latest_by_id, read_results
-from benchmarks.runner import RESULTS, SETTINGS
+from patchwarden.benchmarks.results import latest_by_id, read_results
+from patchwarden.benchmarks.runner import RESULTS, SETTINGS
 
 
 class ReportError(Exception):
@@ -281,7 +281,7 @@ def _markdown(runs, summaries, type_table, plots, predictions, bugs, report_dir)
 
 
 def _html(runs, summaries, type_table, plots, predictions, bugs, report_dir) -> str:
-    from repair.htmlpage import num, page, table, td
+    from patchwarden.repair.htmlpage import num, page, table, td
 
     e = html.escape
     bug_cells = [[td(b["run"]), td(b["id"]), td(b["type"]), td(b["status"], cls=b["status"]), td(_yes(b["plausible"])),
@@ -313,7 +313,7 @@ def build_report(dirs: list[Path], out: Path) -> dict:
     summaries = [summary_row(run) for run in runs]
     type_table = _type_table(runs)
     plots = _plots(runs, out)
-    from benchmarks.datasets import safe_name
+    from patchwarden.benchmarks.datasets import safe_name
 
     predictions = [write_predictions(run, out / f"predictions-{safe_name(run.label)}.jsonl") for run in runs]
     bugs = bug_rows(runs, out)

@@ -21,10 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.datasets import Bug, get_dataset
-from benchmarks.results import ResultStore
+from patchwarden.benchmarks.datasets import Bug, get_dataset
+from patchwarden.benchmarks.results import ResultStore
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # holds benchmarks/, repair/, ...
 RESULTS = "results.jsonl"
 PREDICTIONS = "predictions.jsonl"  # SWE-bench rows, one per finished bug, kept current as bugs finish
 SETTINGS = "bench.json"
@@ -109,7 +108,7 @@ class BenchSettings:
 
 
 def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str, run_dir: Path):
-    from repair.config import RepairConfig
+    from patchwarden.repair.config import RepairConfig
 
     image = bug.spec.get("image") if settings.sandbox != "local" else None  # a per-instance image (swebench)
     return RepairConfig(
@@ -124,9 +123,9 @@ def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str,
 def check_settings(settings: BenchSettings) -> None:
     """The repair settings every bug would use, checked once before any bug runs (BenchError):
     a bad engine or budget must not turn every bug into an `error` record."""
-    from repair.checks import range_problem, settings_problem
-    from repair.config import RepairConfig
-    from repair.pipeline import ENGINES, RepairInputError
+    from patchwarden.repair.checks import range_problem, settings_problem
+    from patchwarden.repair.config import RepairConfig
+    from patchwarden.repair.pipeline import ENGINES, RepairInputError
 
     if settings.engine not in ENGINES:
         raise BenchError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
@@ -140,7 +139,7 @@ def check_settings(settings: BenchSettings) -> None:
         raise BenchError(problem.replace("--workers", "--repair-workers"))
     try:
         if settings.engine == "srepair" or (settings.engine == "all" and (settings.model or settings.suggest_model or settings.patch_model)):
-            from repair.engines.srepair import check_srepair_config
+            from patchwarden.repair.engines.srepair import check_srepair_config
 
             check_srepair_config(cfg)
         if settings.engine == "policy" and not settings.model:
@@ -152,7 +151,7 @@ def check_settings(settings: BenchSettings) -> None:
 def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
     """Repair one bug and return its result record. Runs in a worker process or a Ray task;
     never raises for a bug's own failure (that is an `error` record)."""
-    from benchmarks.reference import fixed_equal_reference
+    from patchwarden.benchmarks.reference import fixed_equal_reference
 
     bug, settings, out_dir = Bug.from_dict(bug_dict), BenchSettings(**settings_dict), Path(out)
     run_dir, work = out_dir / "runs" / bug.slug, out_dir / "work" / bug.slug
@@ -170,7 +169,7 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
     try:
         with _bug_alarm(settings.bug_deadline):
             repo, test_cmd = get_dataset(bug.dataset).materialise(bug, work)
-            from repair.pipeline import run_repair
+            from patchwarden.repair.pipeline import run_repair
 
             outcome = run_repair(_repair_config(bug, settings, Path(repo), test_cmd, run_dir))
         record.update(
@@ -180,7 +179,7 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
             cost=outcome.cost, candidate_id=outcome.candidate_id,
         )
         if outcome.status == "plausible":  # the SWE-bench row: paths from the git root, empty unless plausible
-            from repair.predictions import patch_from_git_root
+            from patchwarden.repair.predictions import patch_from_git_root
 
             record["model_patch"] = patch_from_git_root(Path(repo), outcome.patch)
         if bug.reference is not None:
@@ -251,7 +250,7 @@ def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ra
 
 def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[ResultStore, set[str], list[str]]:
     """Check the output directory; return the store, the ids already done and any problems."""
-    from repair.checks import output_dir_problem
+    from patchwarden.repair.checks import output_dir_problem
 
     problem = output_dir_problem(out, "--out")
     if problem:
@@ -273,7 +272,7 @@ def _die_with_driver() -> None:
     driver) unwinds the bug's `with` blocks, so its sandboxes are closed on the way out."""
     import signal
 
-    from sandboxes.base import exit_on_signal
+    from patchwarden.sandboxes.base import exit_on_signal
 
     signal.signal(signal.SIGTERM, exit_on_signal)
     try:
@@ -356,7 +355,7 @@ def check_ray_address(address: str, tries: int = 3, timeout: float = 3.0) -> Non
 
 def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: int, address: str):
     """Yield records as bugs finish, from Ray tasks (address semantics: benchmarks/ray_address.py)."""
-    from benchmarks.ray_address import connect_failure_hint, ray_init_kwargs
+    from patchwarden.benchmarks.ray_address import connect_failure_hint, ray_init_kwargs
 
     try:
         import ray
@@ -364,9 +363,10 @@ def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: i
         raise BenchError("--ray needs Ray: pip install 'patchwarden[ray]'") from exc
     import logging
 
-    pythonpath = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
+    # Workers import patchwarden as the driver does: installed, or through the driver's PYTHONPATH.
+    pythonpath = os.environ.get("PYTHONPATH", "")
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                   runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+                   runtime_env={"env_vars": {"PYTHONPATH": pythonpath}} if pythonpath else None)
     try:
         ray.init(**ray_init_kwargs(address, workers), **options)
     except Exception as exc:
@@ -401,7 +401,7 @@ def run_bench(
         check_ray_address(ray)
     out = Path(out).resolve()
     store, done, problems = prepare_out(out, settings, resume)
-    from repair.predictions import write_prediction
+    from patchwarden.repair.predictions import write_prediction
 
     summary = BenchSummary(total=len(bugs), problems=problems)
     todo = [b for b in bugs if b.id not in done]

@@ -1,6 +1,6 @@
 """What a sandbox costs: `python3 -c pass` bare, in the local sandbox and in Docker.
 
-    python3 -m benchmarks.sandbox_overhead --runs 20 [--json]
+    python3 -m patchwarden.benchmarks.sandbox_overhead --runs 20 [--json]
 
 Cases, measured round-robin in one run so machine load hits them alike:
   bare          subprocess.run, no sandbox
@@ -21,13 +21,10 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandboxes import DEFAULT_IMAGE, Limits, open_sandbox  # noqa: E402
+from patchwarden.sandboxes import DEFAULT_IMAGE, Limits, open_sandbox  # noqa: E402
 
 # The real interpreter on the host (a pyenv/asdf shim would add its own startup cost);
 # the image's python3 in Docker. Both are CPython 3.11.
@@ -92,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 checked(sbx.run(command, timeout=60))
         return once
 
-    from sandboxes.local import LocalSandbox
+    from patchwarden.sandboxes.local import LocalSandbox
 
     def cold_unconfined() -> None:
         with LocalSandbox(None, limits, confine=False) as sbx:
@@ -110,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         if not args.no_docker:
-            from sandboxes.docker_sandbox import docker_ready
+            from patchwarden.sandboxes.docker_sandbox import docker_ready
 
             ok, why = docker_ready(args.image)
             if not ok:

@@ -7,7 +7,7 @@ full pipeline runs for real: baseline tests, localization, prompts, HTTP calls t
 `openai` client, extraction, splicing, validation in a sandbox. It measures everything around
 the model: the answers are right, so every lost bug is a loss of the tool.
 
-    python3 -m benchmarks.srepair_scripted [--limit N] [--jobs 2] [--out DIR]
+    python3 -m patchwarden.benchmarks.srepair_scripted [--limit N] [--jobs 2] [--out DIR]
 """
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
 
-from benchmarks.humanevalfix import load_rows, make_bug_repo
-from repair.core import normalize_source
-from repair.models.scripted_server import ScriptedChatServer
+from patchwarden.benchmarks.humanevalfix import load_rows, make_bug_repo
+from patchwarden.repair.core import normalize_source
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 
 class ReferenceResponder:
@@ -73,8 +72,8 @@ class ReferenceResponder:
 
 
 def repair_one(row: dict, base_url: str, work: Path) -> dict:
-    from repair.config import RepairConfig
-    from repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.config import RepairConfig
+    from patchwarden.repair.pipeline import RepairInputError, run_repair
 
     tid = row["task_id"]
     dest = work / tid.replace("/", "_")

@@ -1,7 +1,7 @@
 """Warm runner vs cold runner: validated candidates per second, side by side, one worker.
 
-    python3 -m benchmarks.warm_runner_speed                 # local, and docker when ready
-    python3 -m benchmarks.warm_runner_speed --sandbox local --candidates 50 --json
+    python3 -m patchwarden.benchmarks.warm_runner_speed                 # local, and docker when ready
+    python3 -m patchwarden.benchmarks.warm_runner_speed --sandbox local --candidates 50 --json
 
 Builds a small repo (a package of a few functions, 12 tests, one bug), makes ~50 candidate
 patches of the buggy function (textual variants), and validates the same candidates with the
@@ -24,19 +24,18 @@ import textwrap
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a file too, not only with -m
 
-from repair.core import Candidate, FunctionEdit
-from repair.junit import merge_by_nodeid, parse_junit
-from repair.pyast import safe_parse
-from repair.validate import (
+from patchwarden.repair.core import Candidate, FunctionEdit
+from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.validate import (
     ColdValidator,
     Validator,
     candidate_timeout,
     validate_candidates,
 )
-from sandboxes import DEFAULT_IMAGE, open_spec
-from sandboxes.base import SandboxSpec
+from patchwarden.sandboxes import DEFAULT_IMAGE, open_spec
+from patchwarden.sandboxes.base import SandboxSpec
 
 PACKAGE = {
     "geo/__init__.py": "",
@@ -205,7 +204,7 @@ class _Borrowed:
 
 def docker_ready(image: str) -> tuple[bool, str]:
     try:
-        from sandboxes.docker_sandbox import docker_ready as ready
+        from patchwarden.sandboxes.docker_sandbox import docker_ready as ready
     except ImportError:
         return False, "the docker backend is not in this tree"
     return ready(image)

@@ -21,7 +21,7 @@ import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from repair.pyast import safe_parse
+from patchwarden.repair.pyast import safe_parse
 
 from .decision import OUTPUT_LABELS, Decision, rubric_label, sigmoid
 

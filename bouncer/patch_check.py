@@ -10,10 +10,10 @@ import ast
 import shlex
 from pathlib import Path
 
-from repair.junit import merge_by_nodeid, parse_junit
-from repair.pyast import safe_parse
-from repair.pytest_cmd import pytest_args
-from sandboxes import open_sandbox
+from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.pytest_cmd import pytest_args
+from patchwarden.sandboxes import open_sandbox
 
 from .evidence import PatchEvidence
 

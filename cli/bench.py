@@ -6,8 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import check_out_dir, console, err_console, fail, print_json
-from cli.contract import exit_code_for
+from patchwarden.cli.common import check_out_dir, console, err_console, fail, print_json
+from patchwarden.cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (optionally with Ray) and build reports.")
 
@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="Run repair over bug datasets (opti
 @app.command("list")
 def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the datasets as JSON.")):
     """List the datasets `bench run` accepts."""
-    from benchmarks.datasets import available, get_dataset
+    from patchwarden.benchmarks.datasets import available, get_dataset
 
     rows = {name: get_dataset(name).HELP for name in available()}
     if json_out:
@@ -53,8 +53,8 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
 ):
     """Repair every bug of DATASET; results go to OUT/results.jsonl as bugs finish."""
-    from benchmarks.datasets import DatasetError, load_bugs
-    from benchmarks.runner import BenchError, BenchSettings, check_settings, run_bench
+    from patchwarden.benchmarks.datasets import DatasetError, load_bugs
+    from patchwarden.benchmarks.runner import BenchError, BenchSettings, check_settings, run_bench
 
     if limit is not None and limit < 1:
         fail("--limit must be at least 1")
@@ -64,7 +64,7 @@ def run(
         fail("--per-test-timeout must be a positive number of seconds")
     if sandbox not in ("auto", "local", "docker"):
         fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
-    from benchmarks.ray_address import RayAddressError, resolve_ray_address
+    from patchwarden.benchmarks.ray_address import RayAddressError, resolve_ray_address
 
     try:
         ray = resolve_ray_address(ray)
@@ -150,7 +150,7 @@ def report(
     json_out: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
 ):
     """Markdown + HTML report, PNG plots and SWE-bench predictions for bench runs."""
-    from benchmarks.report import ReportError, build_report
+    from patchwarden.benchmarks.report import ReportError, build_report
 
     out = out or (dirs[0] / "report" if len(dirs) == 1 else Path("bench-report"))
     check_out_dir(out)

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from cli.common import console, fail, print_json
-from cli.contract import exit_code_for
+from patchwarden.cli.common import console, fail, print_json
+from patchwarden.cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Judge one issue (input) or one patch (output): accept or bounce. Exits 3 on bounce.")
 
@@ -49,7 +49,7 @@ def _judge(gate, spec: str | None, fallback: str, *args, **kwargs):
 
 
 def _model(model: str | None, api_base: str | None):
-    from cli.bouncerbench import load_model_or_fail
+    from patchwarden.cli.bouncerbench import load_model_or_fail
 
     return load_model_or_fail(model, api_base) if model else None
 
@@ -64,7 +64,7 @@ def input_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ):
     """Is this issue specific enough to act on?"""
-    from bouncer.gate import input_gate
+    from patchwarden.bouncer.gate import input_gate
 
     text = _read(issue, "issue")
     if not text.strip():
@@ -87,8 +87,8 @@ def output_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ):
     """Is this patch trustworthy? With --repo/--test-cmd the tests decide most of it."""
-    from bouncer.evidence import PatchEvidence
-    from bouncer.gate import output_gate
+    from patchwarden.bouncer.evidence import PatchEvidence
+    from patchwarden.bouncer.gate import output_gate
 
     issue_text, diff = _read(issue, "issue"), _read(patch, "patch")
     if not diff.strip():
@@ -100,8 +100,8 @@ def output_cmd(
     if repo is not None:
         if not repo.is_dir():
             fail(f"--repo {repo} is not a directory; pass the repository the patch applies to")
-        from bouncer.patch_check import collect_evidence
-        from sandboxes import SandboxError
+        from patchwarden.bouncer.patch_check import collect_evidence
+        from patchwarden.sandboxes import SandboxError
 
         try:
             evidence = collect_evidence(repo, test_cmd, diff, issue=issue_text, sandbox=sandbox, timeout=timeout)

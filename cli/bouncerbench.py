@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from cli.common import check_out_dir, console, fail, print_json
-from cli.contract import exit_code_for
+from patchwarden.cli.common import check_out_dir, console, fail, print_json
+from patchwarden.cli.contract import exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Score, run and export bouncers on BouncerBench.")
 
@@ -15,7 +15,7 @@ SPLIT_HELP = "Which BouncerBench task: input (issues), output (patches) or lite 
 
 
 def _check_split(split: str) -> str:
-    from bouncer.data import SPLITS
+    from patchwarden.bouncer.data import SPLITS
 
     if split not in SPLITS:
         fail(f"unknown --split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -27,7 +27,7 @@ def load_model_or_fail(spec: str | None, api_base: str | None):
     if not spec:
         fail("the llm bouncer needs a model: pass --model openai:NAME (with --api-base for a local server)")
     try:
-        from repair.models import load_model
+        from patchwarden.repair.models import load_model
     except ImportError:
         fail("model backends are not available in this build (repair.models.load_model is missing); use --bouncer heuristic")
     try:
@@ -44,8 +44,8 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print the leaderboard figures as one JSON object."),
 ):
     """F_m, I-Score / O-Score, R_b, FNR_a, per-class scores and the confusion matrix."""
-    from bouncer.data import BouncerDataError, load_labels, load_predictions
-    from bouncer.metrics import score as score_all
+    from patchwarden.bouncer.data import BouncerDataError, load_labels, load_predictions
+    from patchwarden.bouncer.metrics import score as score_all
 
     _check_split(split)
     try:
@@ -106,10 +106,10 @@ def run(
     """Judge BouncerBench items and write a leaderboard submission with traces."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from bouncer.data import BouncerDataError, load_items
-    from bouncer.evidence import EvidenceOutputBouncer
-    from bouncer.heuristic import HeuristicInputBouncer
-    from bouncer.submission import read_existing, run_bouncers
+    from patchwarden.bouncer.data import BouncerDataError, load_items
+    from patchwarden.bouncer.evidence import EvidenceOutputBouncer
+    from patchwarden.bouncer.heuristic import HeuristicInputBouncer
+    from patchwarden.bouncer.submission import read_existing, run_bouncers
 
     _check_split(split)
     if bouncer_kind not in ("llm", "heuristic"):
@@ -120,7 +120,7 @@ def run(
         fail(str(exc))
     items = items[:limit] if limit else items
     if bouncer_kind == "llm":
-        from bouncer.llm import LLMInputBouncer, LLMOutputBouncer
+        from patchwarden.bouncer.llm import LLMInputBouncer, LLMOutputBouncer
 
         m = load_model_or_fail(model, api_base)
         inb, outb = LLMInputBouncer(m), LLMOutputBouncer(m)
@@ -155,8 +155,8 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
     """Write the leaderboard submission folder: config.yaml (name, oss, site, entries, icon) + data/."""
-    from bouncer.data import BouncerDataError
-    from bouncer.submission import export_submission
+    from patchwarden.bouncer.data import BouncerDataError
+    from patchwarden.bouncer.submission import export_submission
 
     check_out_dir(out)
     entries = {k: v for k, v in (("input", input_preds), ("output", output_preds), ("lite", lite_preds)) if v is not None}

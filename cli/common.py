@@ -20,7 +20,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clean error line naming the problem and the fix, then exit."""
     from rich.markup import escape
 
-    from cli import contract
+    from patchwarden.cli import contract
 
     # The message is plain text: `[a]` must not be read as markup, nor `openai:x:` as an emoji.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, emoji=False)
@@ -37,21 +37,21 @@ def check(problem: str | None) -> None:
 
 def check_range(flag: str, value: Any, low: float, *, inclusive: bool = True, high: float | None = None, what: str = "") -> None:
     """Refuse a number outside its range up front (None means "not given" and passes)."""
-    from repair.checks import range_problem
+    from patchwarden.repair.checks import range_problem
 
     check(range_problem(flag, value, low, inclusive, what, high))
 
 
 def check_out_dir(path: Any, flag: str = "--out") -> None:
     """Refuse an output folder that cannot be created (an existing file, or under one) before any work."""
-    from repair.checks import output_dir_problem
+    from patchwarden.repair.checks import output_dir_problem
 
     check(output_dir_problem(path, flag))
 
 
 def check_out_file(path: Any, flag: str) -> None:
     """Refuse an output file that cannot be written (a folder, or under a file) before any work."""
-    from repair.checks import output_file_problem
+    from patchwarden.repair.checks import output_file_problem
 
     check(output_file_problem(path, flag))
 
@@ -76,7 +76,7 @@ def read_text_file(path: Any, what: str, flag: str) -> str:
 def print_json(obj: Any, schema: str | None = None) -> None:
     """The command's --json object, tagged with its schema (docs/json.md); `schema` overrides
     the name taken from the command path."""
-    from cli import contract
+    from patchwarden.cli import contract
 
     _write_json(contract.with_schema(obj, schema))
 

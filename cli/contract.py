@@ -58,7 +58,7 @@ def command_name(ctx=None) -> str:
 
 
 def schema_id(name: str) -> str:
-    from cli.schemas import SCHEMAS
+    from patchwarden.cli.schemas import SCHEMAS
 
     version = SCHEMAS[f"patchwarden.{name}"]["version"] if f"patchwarden.{name}" in SCHEMAS else 1
     return f"patchwarden.{name}/{version}"

@@ -7,8 +7,8 @@ import sys
 
 import typer
 
-from cli.common import fail
-from sandboxes.base import exit_on_signal
+from patchwarden.cli.common import fail
+from patchwarden.sandboxes.base import exit_on_signal
 
 __version__ = "0.1.0"
 
@@ -38,17 +38,17 @@ def root(
 
 # (module, attribute, name, help). Groups are Typer apps; single commands are functions.
 GROUPS = [
-    ("cli.sandbox", "app", "sandbox", "Run commands in local or Docker sandboxes; build the image; check backends."),
-    ("cli.bounce", "app", "bounce", "Judge one issue (input) or one patch (output): accept or bounce."),
-    ("cli.bouncerbench", "app", "bouncerbench", "Score, run and export bouncers on BouncerBench."),
-    ("cli.train", "app", "train", "Repair-R1: build datasets, train test-then-repair policies with GRPO, evaluate."),
-    ("cli.neuron", "app", "neuron", "Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas."),
-    ("cli.bench", "app", "bench", "Run repair over bug datasets (optionally with Ray) and build reports."),
+    ("patchwarden.cli.sandbox", "app", "sandbox", "Run commands in local or Docker sandboxes; build the image; check backends."),
+    ("patchwarden.cli.bounce", "app", "bounce", "Judge one issue (input) or one patch (output): accept or bounce."),
+    ("patchwarden.cli.bouncerbench", "app", "bouncerbench", "Score, run and export bouncers on BouncerBench."),
+    ("patchwarden.cli.train", "app", "train", "Repair-R1: build datasets, train test-then-repair policies with GRPO, evaluate."),
+    ("patchwarden.cli.neuron", "app", "neuron", "Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas."),
+    ("patchwarden.cli.bench", "app", "bench", "Run repair over bug datasets (optionally with Ray) and build reports."),
 ]
 COMMANDS = [
-    ("cli.repair_cmd", "repair", "repair", "Repair a Python git repository: localize, generate, validate, emit a patch."),
-    ("cli.repair_cmd", "localize", "localize", "Rank the functions most likely to hold the bug, with evidence."),
-    ("cli.show", "show", "show", "Show one repair run's stages (terminal, --html page, --json)."),
+    ("patchwarden.cli.repair_cmd", "repair", "repair", "Repair a Python git repository: localize, generate, validate, emit a patch."),
+    ("patchwarden.cli.repair_cmd", "localize", "localize", "Rank the functions most likely to hold the bug, with evidence."),
+    ("patchwarden.cli.show", "show", "show", "Show one repair run's stages (terminal, --html page, --json)."),
 ]
 
 for module, attr, name, help_text in COMMANDS:
@@ -60,7 +60,7 @@ for module, attr, name, help_text in GROUPS:
 def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, exit_on_signal)
-    from cli.contract import click_exceptions
+    from patchwarden.cli.contract import click_exceptions
 
     click_error, abort = click_exceptions()
     try:
@@ -78,7 +78,7 @@ def _usage_error(exc) -> int:
     """A bad option or value: click's message on stderr, and under --json the error object on stdout."""
     from typer import rich_utils
 
-    from cli.contract import usage_error_json
+    from patchwarden.cli.contract import usage_error_json
 
     usage_error_json(exc, sys.argv[1:])
     rich_utils.rich_format_error(exc)

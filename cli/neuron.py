@@ -6,13 +6,13 @@ from typing import Optional
 
 import typer
 
-from cli.common import check_out_dir, err_console, fail, print_json
+from patchwarden.cli.common import check_out_dir, err_console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Repair the model itself: MINT neuron patches, IRepair layer slicing, deltas.")
 
 
 def _load(spec: str):
-    from neuron_patch.data import load_model
+    from patchwarden.neuron_patch.data import load_model
     return load_model(spec)
 
 
@@ -54,9 +54,9 @@ def mint(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""
-    from neuron_patch.data import model_ref, read_cases
-    from neuron_patch.mint import MintConfig
-    from neuron_patch.runs import run_mint
+    from patchwarden.neuron_patch.data import model_ref, read_cases
+    from patchwarden.neuron_patch.mint import MintConfig
+    from patchwarden.neuron_patch.runs import run_mint
 
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
@@ -97,9 +97,9 @@ def irepair(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """IRepair: train only the blocks most sensitive to the error, with a KL leash on utility text."""
-    from neuron_patch.data import model_ref, read_error_data, read_texts
-    from neuron_patch.irepair import METHODS, IRepairConfig
-    from neuron_patch.runs import run_irepair
+    from patchwarden.neuron_patch.data import model_ref, read_error_data, read_texts
+    from patchwarden.neuron_patch.irepair import METHODS, IRepairConfig
+    from patchwarden.neuron_patch.runs import run_irepair
 
     if method not in METHODS:
         fail(f"--method {method}: use one of {', '.join(METHODS)}")
@@ -130,8 +130,8 @@ def eval_cmd(
     """Efficacy, generalization, specificity (teacher-forced and generated), locality, perplexity."""
     import json
 
-    from neuron_patch.data import read_cases, read_texts
-    from neuron_patch.evaluate import evaluate
+    from patchwarden.neuron_patch.data import read_cases, read_texts
+    from patchwarden.neuron_patch.evaluate import evaluate
 
     report_path = model / "report.json"
     if not report_path.is_file():
@@ -155,7 +155,7 @@ def eval_cmd(
         return
     from rich.table import Table
 
-    from cli.common import console
+    from patchwarden.cli.common import console
     table = Table(title=f"{result['method']} ({result['mode']}) on {result['base_model']}: {result['edits']} edit(s)")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -175,7 +175,7 @@ def export(
 ):
     """Write a merged model directory (base + the repair's delta) that plain
     `transformers.AutoModelForCausalLM.from_pretrained(OUT)` (or vLLM) loads, with the tokenizer."""
-    from neuron_patch.export import export_model
+    from patchwarden.neuron_patch.export import export_model
 
     written = _guard(lambda: export_model(source, out, base, edit, adapter))
     if json_out:

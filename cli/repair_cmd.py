@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from cli.common import check_range, console, err_console, fail, print_json, read_text_file
-from cli.contract import exit_code_for
+from patchwarden.cli.common import check_range, console, err_console, fail, print_json, read_text_file
+from patchwarden.cli.contract import exit_code_for
 
 REPO_ARG = typer.Argument(..., help="Path of the repository (a folder; git is needed only for --apply/--branch).")
 TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.')
@@ -57,8 +57,8 @@ def repair(
     """Repair a repository: run the tests, localize, generate candidates, validate each in a
     sandbox, and emit the best plausible patch. Exit 0 = plausible patch, 1 = none,
     2 = bad input, 3 = abstained, 4 = environment or service failure (model server down, Docker)."""
-    from repair.config import RepairConfig
-    from repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.config import RepairConfig
+    from patchwarden.repair.pipeline import RepairInputError, run_repair
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
@@ -132,7 +132,7 @@ def localize(
 ):
     """Run the tests once and rank the functions most likely to hold the bug (tracebacks of the
     failing tests + per-test coverage scored with Ochiai), with the evidence for each."""
-    from repair.pipeline import RepairInputError, localize_repo, no_evidence_reason
+    from patchwarden.repair.pipeline import RepairInputError, localize_repo, no_evidence_reason
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')

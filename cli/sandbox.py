@@ -7,8 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console, fail, print_json
-from cli.contract import EXIT_DONE, EXIT_ENVIRONMENT, EXIT_NO_RESULT, exit_code_for
+from patchwarden.cli.common import console, fail, print_json
+from patchwarden.cli.contract import EXIT_DONE, EXIT_ENVIRONMENT, EXIT_NO_RESULT, exit_code_for
 
 app = typer.Typer(no_args_is_help=True, help="Run commands in local or Docker sandboxes; build the image; check backends.")
 
@@ -27,7 +27,7 @@ def run(
     """Run CMD over a copy of --workdir and print its output. Exit 0 when the command succeeded,
     1 when it failed or timed out (its own code is in the JSON's `returncode` and on stderr),
     2 for bad input, 4 when the sandbox is unavailable; --pass-exit-code passes the command's code through."""
-    from sandboxes import BACKENDS, DEFAULT_IMAGE, Limits, SandboxError, open_sandbox, resolve_backend
+    from patchwarden.sandboxes import BACKENDS, DEFAULT_IMAGE, Limits, SandboxError, open_sandbox, resolve_backend
 
     if not cmd:
         fail("no command given: put it after `--`, e.g. patchwarden sandbox run -- python3 -m pytest -q")
@@ -43,7 +43,7 @@ def run(
         if chosen == "docker":  # an interpreter run by path (a venv) is mounted read-only
             import shlex
 
-            from sandboxes.envmount import plan_mounts
+            from patchwarden.sandboxes.envmount import plan_mounts
 
             mounts = plan_mounts(shlex.join(cmd), workdir)
             if mounts.problem:
@@ -74,7 +74,7 @@ def run(
 def _choose_backend(backend: str, image: Optional[str], image_name: str, resolve_backend) -> str:
     """docker must be ready when asked for; auto with an explicit --image must not silently drop it."""
     if backend == "docker" or (backend == "auto" and image):
-        from sandboxes.docker_sandbox import NO_DAEMON, docker_ready
+        from patchwarden.sandboxes.docker_sandbox import NO_DAEMON, docker_ready
 
         ok, why = docker_ready(image_name)
         if ok:
@@ -94,8 +94,8 @@ def build_image(
 ):
     """Build the sandbox image: python3 (also as python), pip, pytest, coverage, git, patch, a
     uid-1000 user and /work. An existing image built from older inputs is rebuilt."""
-    from sandboxes import DEFAULT_IMAGE, SandboxError
-    from sandboxes.image import build_image as build, image_staleness
+    from patchwarden.sandboxes import DEFAULT_IMAGE, SandboxError
+    from patchwarden.sandboxes.image import build_image as build, image_staleness
 
     tag = tag or DEFAULT_IMAGE
     if check:
@@ -134,8 +134,8 @@ def build_env(
 ):
     """Build an environment image for a project offline: the sandbox image plus its dependencies,
     installed from a wheelhouse without network. Use it with `repair --image TAG`."""
-    from sandboxes import DEFAULT_IMAGE, SandboxError
-    from sandboxes.envimage import build_env_image
+    from patchwarden.sandboxes import DEFAULT_IMAGE, SandboxError
+    from patchwarden.sandboxes.envimage import build_env_image
 
     try:
         with console.status(f"building the environment image for {repo}") as status:
@@ -155,8 +155,8 @@ def doctor(
     """Which backends work here (each tried with a real command), and why not."""
     from rich.table import Table
 
-    from sandboxes import DEFAULT_IMAGE
-    from sandboxes.doctor import diagnose
+    from patchwarden.sandboxes import DEFAULT_IMAGE
+    from patchwarden.sandboxes.doctor import diagnose
 
     checks = diagnose(image or DEFAULT_IMAGE)
     auto = next((c.backend for c in reversed(checks) if c.ok), None)
@@ -178,8 +178,8 @@ def prune(
     as_json: bool = typer.Option(False, "--json", help="Print what was removed as JSON."),
 ):
     """Remove leftover sandbox containers (their owner process is gone) and their volumes."""
-    from sandboxes import SandboxError
-    from sandboxes.docker_sandbox import prune as prune_all
+    from patchwarden.sandboxes import SandboxError
+    from patchwarden.sandboxes.docker_sandbox import prune as prune_all
 
     try:
         removed = prune_all(everything)

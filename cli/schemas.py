@@ -3,7 +3,7 @@
 Each entry: `patchwarden.<command path>` -> {"version", "schema"}; the object a command prints
 carries `"schema": "patchwarden.<command path>/<version>"`. The schemas name the fields scripts
 may rely on (required, typed); objects may carry more. A field is renamed or removed only with
-a new version. `python3 -m cli.schemas DIR` writes them as JSON Schema files.
+a new version. `python3 -m patchwarden.cli.schemas DIR` writes them as JSON Schema files.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import console, fail, print_json
+from patchwarden.cli.common import console, fail, print_json
 
 STYLE = {"plausible": "green", "passed": "green", "abstained": "yellow", "nothing-to-repair": "cyan"}
 
@@ -20,15 +20,15 @@ def show(
 ):
     """Show one repair run: result, baseline tests, the localization ranking with evidence,
     candidates with verdicts, patch, bouncer decisions, model calls and any other artifact."""
-    from repair.rundir import RunDirError, read_run
+    from patchwarden.repair.rundir import RunDirError, read_run
 
     try:
         run = read_run(run_dir)
     except RunDirError as exc:
         fail(str(exc))
     if html is not None:
-        from repair.artifacts import write_text
-        from repair.run_page import render_html
+        from patchwarden.repair.artifacts import write_text
+        from patchwarden.repair.run_page import render_html
 
         if html.is_dir():
             fail(f"--html {html} is a directory: pass a file name such as run.html")
@@ -67,7 +67,7 @@ def _render(run: dict, top: int) -> None:
     console.print(esc(f"repo {cfg.get('repo', '?')} · test command {cfg.get('test_cmd', '?')} · engine {cfg.get('engine', '?')}")
                   + (f" · {r.get('wall_time', 0):.1f}s" if r else ""), highlight=False)
     if r.get("confirmation"):  # the user's exact command on the patched tree (repair/confirm.py)
-        from repair.confirm import describe
+        from patchwarden.repair.confirm import describe
 
         console.print(esc(describe(r["confirmation"])), highlight=False, soft_wrap=True)
     for key, value in run["result_extra"].items():  # keys added by newer stages, shown as they are

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli.common import check_out_dir, check_out_file, check_range, console, err_console, fail, print_json
+from patchwarden.cli.common import check_out_dir, check_out_file, check_range, console, err_console, fail, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Repair-R1: build datasets, train test-then-repair policies with GRPO, evaluate.")
 
@@ -36,8 +36,8 @@ def dataset_cmd(
     """Build a Repair-R1 dataset (JSONL rows: prompt, buggy code, reference, hidden tests, ...)."""
     from pathlib import Path
 
-    from repair.artifacts import write_json
-    from repair.r1.dataset import SOURCES, DatasetError, humaneval_mutants, load_humanevalfix, split_rows, write_jsonl
+    from patchwarden.repair.artifacts import write_json
+    from patchwarden.repair.r1.dataset import SOURCES, DatasetError, humaneval_mutants, load_humanevalfix, split_rows, write_jsonl
 
     sources = [s.strip() for s in from_.split(",") if s.strip()]
     unknown = [s for s in sources if s not in SOURCES]
@@ -52,7 +52,7 @@ def dataset_cmd(
         if "humanevalfix" in sources:
             rows += load_humanevalfix(path)
         if "humaneval-mutants" in sources:
-            from repair.r1.executor import TestRunner
+            from patchwarden.repair.r1.executor import TestRunner
 
             with TestRunner(workers=workers) as runner, _progress() as bar:
                 task = bar.add_task("checking mutants in the sandbox", total=None)
@@ -100,9 +100,9 @@ def grpo_cmd(
 
     Any GRPOConfig field is also a flag, parsed as TRL's own parser does: --beta 0.1,
     --lr_scheduler_type constant, --bf16 true, ... (precedence: flags, then --config, then the method's defaults)."""
-    from repair.r1.dataset import DatasetError
-    from repair.r1.train import TrainError, TrainRequest, load_config_file, train_grpo
-    from repair.r1.trl_args import TrlArgsError, parse_grpo_flags, split_config
+    from patchwarden.repair.r1.dataset import DatasetError
+    from patchwarden.repair.r1.train import TrainError, TrainRequest, load_config_file, train_grpo
+    from patchwarden.repair.r1.trl_args import TrlArgsError, parse_grpo_flags, split_config
 
     try:
         paths, _ = split_config(load_config_file(config), config) if config else ({}, {})
@@ -131,7 +131,7 @@ def grpo_cmd(
     for note in summary["notes"]:
         console.print(f"note: {note}")
     if summary.get("context") and summary["context"]["context"] is not None:
-        from repair.models.context import FitReport
+        from patchwarden.repair.models.context import FitReport
         console.print(FitReport(**summary["context"]).line(), highlight=False)
     console.print(f"trained to step {summary['steps']}; model in {summary['out']}, last checkpoint "
                   f"{summary['last_checkpoint']}, metrics {summary['metrics']}, plot {summary['plot']}")
@@ -152,7 +152,7 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ):
     """Evaluate a policy: Bugfix@1/@k, Test (discriminative tests) and Tcov (bugs with one)."""
-    from repair.r1.dataset import DatasetError, load_split
+    from patchwarden.repair.r1.dataset import DatasetError, load_split
 
     if samples < 1:
         fail("--samples must be at least 1")
@@ -170,13 +170,13 @@ def eval_cmd(
     rows = rows[:limit] if limit else rows
     if not rows:
         fail(f"no rows to evaluate in {data}/{split}.jsonl")
-    from repair.models.budget import ModelError
-    from repair.r1.evaluate import evaluate_policy
-    from repair.r1.executor import TestRunner
-    from repair.r1.generate import PolicyLoadError, load_policy
+    from patchwarden.repair.models.budget import ModelError
+    from patchwarden.repair.r1.evaluate import evaluate_policy
+    from patchwarden.repair.r1.executor import TestRunner
+    from patchwarden.repair.r1.generate import PolicyLoadError, load_policy
 
-    from repair.models.context import ContextTooSmall
-    from repair.r1.generate import fit_policy_rows
+    from patchwarden.repair.models.context import ContextTooSmall
+    from patchwarden.repair.r1.generate import fit_policy_rows
 
     try:
         policy = load_policy(model)
@@ -198,7 +198,7 @@ def eval_cmd(
     if details:
         from pathlib import Path
 
-        from repair.artifacts import write_json
+        from patchwarden.repair.artifacts import write_json
 
         write_json(Path(details), {"summary": summary, "bugs": [b.to_dict() for b in report.bugs]})
     if json_out:

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from statistics import mean
 
-from neuron_patch import delta as deltas
-from neuron_patch.arch import ModelParts
-from neuron_patch.data import Case, encode_pair
-from neuron_patch.scoring import encode_texts, greedy, perplexity, teacher_forced
+from patchwarden.neuron_patch import delta as deltas
+from patchwarden.neuron_patch.arch import ModelParts
+from patchwarden.neuron_patch.data import Case, encode_pair
+from patchwarden.neuron_patch.scoring import encode_texts, greedy, perplexity, teacher_forced
 
 
 def _measure(model, tok, case: Case) -> dict:

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from neuron_patch.arch import ModelParts
-from neuron_patch.data import Case, encode_pair
-from neuron_patch.scoring import batch_nll, device_of, encode_texts, padded, teacher_forced
+from patchwarden.neuron_patch.arch import ModelParts
+from patchwarden.neuron_patch.data import Case, encode_pair
+from patchwarden.neuron_patch.scoring import batch_nll, device_of, encode_texts, padded, teacher_forced
 
 METHODS = ("irepair", "ft-kl", "sft", "dpo")
 
@@ -203,7 +203,7 @@ class IRepair:
         from datasets import Dataset
         from trl import DPOConfig, DPOTrainer
 
-        from neuron_patch.data import joiner
+        from patchwarden.neuron_patch.data import joiner
 
         cfg = self.config
         rows = [{"prompt": c.prompt, "chosen": joiner(c.prompt, c.target) + c.target,

@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from neuron_patch.arch import ModelParts, parse_layers
-from neuron_patch.data import Case, encode_pair
-from neuron_patch.scoring import device_of, padded, teacher_forced
+from patchwarden.neuron_patch.arch import ModelParts, parse_layers
+from patchwarden.neuron_patch.data import Case, encode_pair
+from patchwarden.neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
 

@@ -5,11 +5,11 @@ from dataclasses import asdict
 from pathlib import Path
 from statistics import mean
 
-from neuron_patch import delta as deltas
-from neuron_patch.data import Case
-from neuron_patch.irepair import IRepair, IRepairConfig
-from neuron_patch.mint import Mint, MintConfig
-from repair.artifacts import write_json
+from patchwarden.neuron_patch import delta as deltas
+from patchwarden.neuron_patch.data import Case
+from patchwarden.neuron_patch.irepair import IRepair, IRepairConfig
+from patchwarden.neuron_patch.mint import Mint, MintConfig
+from patchwarden.repair.artifacts import write_json
 
 
 def _case_json(c: Case) -> dict:

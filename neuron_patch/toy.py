@@ -74,7 +74,7 @@ def build_model(kind: str, vocab_size: int, pad_id: int, eos_id: int):
 
 def fit(model, tokenizer, lines: list[str], steps: int, lr: float, seed: int = 0, until=None) -> int:
     """Plain next-token training on whole lines (the corpus is tiny); stops early when `until()`."""
-    from neuron_patch.scoring import padded
+    from patchwarden.neuron_patch.scoring import padded
 
     gen = torch.Generator().manual_seed(seed)
     seqs = [tokenizer(t)["input_ids"] for t in lines]
@@ -107,7 +107,7 @@ def make_toy(kind: str, out_dir: str | Path, seed: int = 0, train_steps: int = 1
     fit(model, tok, train_lines(), train_steps, 3e-3, seed)
     # Inject: fine-tune just until every trained `ls` intent answers the wrong command (a few
     # steps, like a real bug: wrong, but not by an enormous margin); other groups are replayed.
-    from neuron_patch.scoring import teacher_forced
+    from patchwarden.neuron_patch.scoring import teacher_forced
     wrong = [tok(p + " " + SEP)["input_ids"] for p in GROUPS[INJECTED_GROUP][1][:-1]]
     wrong_first = tok(WRONG_COMMAND)["input_ids"][0]
 

@@ -22,8 +22,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sandboxes import open_spec
-from sandboxes.base import SandboxSpec
+from patchwarden.sandboxes import open_spec
+from patchwarden.sandboxes.base import SandboxSpec
 
 from .core import Candidate, TestResult, patched_files
 from .junit import merge_by_nodeid, parse_junit

@@ -30,7 +30,7 @@ def missing_dependencies(text: str, local: set[str]) -> list[str]:
 
 def environment_problem(run: TestRun, repo: Path, backend: str) -> str | None:
     """Why the baseline failed because of the environment, or None."""
-    from sandboxes.forkserver import local_module_names
+    from patchwarden.sandboxes.forkserver import local_module_names
 
     failing = run.failing
     if not failing:

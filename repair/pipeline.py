@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from sandboxes import Limits, SandboxError, SandboxSpec, open_spec
-from sandboxes.local import sandbox_notes
+from patchwarden.sandboxes import Limits, SandboxError, SandboxSpec, open_spec
+from patchwarden.sandboxes.local import sandbox_notes
 
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .checks import output_dir_problem, output_file_problem, settings_problem
@@ -402,7 +402,7 @@ def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
     """The input bouncer (issue #5): the decision when the issue is too vague to act on, else None."""
     if not cfg.bounce or not ctx.issue:
         return None
-    from bouncer.gate import input_gate
+    from patchwarden.bouncer.gate import input_gate
 
     decision = input_gate(ctx.issue, threshold=cfg.bounce_threshold)
     if decision is None:
@@ -416,8 +416,8 @@ def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict |
     """The output bouncer (issue #5): judge the best patch from the run's evidence; None when off."""
     if not cfg.bounce:
         return None
-    from bouncer.evidence import PatchEvidence
-    from bouncer.gate import agreeing_counts, output_gate
+    from patchwarden.bouncer.evidence import PatchEvidence
+    from patchwarden.bouncer.gate import agreeing_counts, output_gate
 
     diffs = {}
     for cid in plausible:

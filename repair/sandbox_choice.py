@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandboxes import DEFAULT_IMAGE, Limits, SandboxError, SandboxSpec, open_sandbox, resolve_backend
-from sandboxes.envmount import EnvMounts, command_executable, plan_mounts
+from patchwarden.sandboxes import DEFAULT_IMAGE, Limits, SandboxError, SandboxSpec, open_sandbox, resolve_backend
+from patchwarden.sandboxes.envmount import EnvMounts, command_executable, plan_mounts
 
 from .pytest_cmd import pytest_args
 
@@ -50,7 +50,7 @@ def choose_sandbox(requested: str, image: str | None, test_cmd: str, repo: Path,
         return SandboxChoice(SandboxSpec("local", image, limits))
     image_name = image or DEFAULT_IMAGE
     try:
-        from sandboxes.docker_sandbox import docker_ready
+        from patchwarden.sandboxes.docker_sandbox import docker_ready
 
         ready, why = docker_ready(image_name)
     except ImportError as exc:
@@ -85,7 +85,7 @@ def _local_or_fail(requested: str, image: str | None, limits: Limits, why: str, 
 
 def _confinement() -> str:
     """How the local backend is confined, when it can say (sandboxes.local.confinement, issue 16)."""
-    from sandboxes import local
+    from patchwarden.sandboxes import local
 
     confinement = getattr(local, "confinement", None)
     if not callable(confinement):
@@ -115,7 +115,7 @@ def dry_start(docker_spec: SandboxSpec, test_cmd: str, repo: Path, compare_local
     sandbox finds it (`compare_local`; an optional import may be missing everywhere). Without
     `compare_local` (docker was asked for: nothing runs on the host) only pytest itself counts,
     and the baseline names any dependency still missing."""
-    from sandboxes.forkserver import third_party_imports
+    from patchwarden.sandboxes.forkserver import third_party_imports
 
     exe = command_executable(test_cmd) or ""
     in_copy = "/" in exe and not exe.startswith("/") and not (docker_spec.mounts and docker_spec.mounts.binds.get(

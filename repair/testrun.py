@@ -13,7 +13,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sandboxes import Sandbox
+from patchwarden.sandboxes import Sandbox
 
 from .core import TestResult
 from .junit import merge_by_nodeid, parse_junit

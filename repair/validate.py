@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from repair.core import Candidate, TestResult, patched_files
-from repair.junit import merge_by_nodeid, parse_junit
-from repair.pytest_cmd import pytest_args, python_of, split_cmd
-from repair.source_io import encode_files
-from sandboxes import open_spec
-from sandboxes.base import SandboxSpec
-from sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
+from patchwarden.repair.core import Candidate, TestResult, patched_files
+from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.repair.pytest_cmd import pytest_args, python_of, split_cmd
+from patchwarden.repair.source_io import encode_files
+from patchwarden.sandboxes import open_spec
+from patchwarden.sandboxes.base import SandboxSpec
+from patchwarden.sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
 
 STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error", "unconfirmed")
 JUNIT_OPTS = ["-p", "no:cacheprovider", "-o", "junit_family=xunit1"]

@@ -1,6 +1,6 @@
 """Where untrusted code runs: `local` (process group + rlimits) and `docker` (no network).
 
-    from sandboxes import open_sandbox
+    from patchwarden.sandboxes import open_sandbox
     with open_sandbox("local", "path/to/repo") as sbx:
         result = sbx.run(["python", "-m", "pytest", "-q"], timeout=60)
 

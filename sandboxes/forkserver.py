@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from repair.core import TestResult
-from repair.junit import parse_junit
-from repair.pyast import safe_parse
+from patchwarden.repair.core import TestResult
+from patchwarden.repair.junit import parse_junit
+from patchwarden.repair.pyast import safe_parse
 
 from .base import Sandbox, SandboxError
 from .forkserver_main import local_module_names, walk_py

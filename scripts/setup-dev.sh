@@ -28,9 +28,9 @@ fi
 docker info >/dev/null 2>&1 || { echo "setup: the Docker engine did not start; see /tmp/patchwarden-dockerd.log" >&2; exit 1; }
 # Rebuild the image when it is missing or stale (its label hashes the build inputs; CI machines
 # keep old images). The offline build needs debootstrap even where a daemon was already running.
-if ! python3 -m cli sandbox build-image --check; then
+if ! python3 -m patchwarden.cli sandbox build-image --check; then
   command -v debootstrap >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-  python3 -m cli sandbox build-image --offline
+  python3 -m patchwarden.cli sandbox build-image --offline
 fi
 echo "setup: done"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from repair.models.prices import litellm_map_path, trim_litellm
+from patchwarden.repair.models.prices import litellm_map_path, trim_litellm
 
 TARGET = Path(__file__).resolve().parents[1] / "repair" / "models" / "model_prices.json"
 

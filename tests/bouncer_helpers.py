@@ -12,7 +12,7 @@ class CliResult:
 
 
 def run_cli(*args: str) -> CliResult:
-    from cli.main import app
+    from patchwarden.cli.main import app
 
     res = CliRunner().invoke(app, list(args))
     if res.exception is not None and not isinstance(res.exception, SystemExit):

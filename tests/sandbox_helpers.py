@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes import SandboxError
+from patchwarden.sandboxes import SandboxError
 
 SECRETS = {"OPENAI_API_KEY": "sk-test-do-not-leak-123", "HF_TOKEN": "hf_do_not_leak_456", "GITHUB_TOKEN": "ghp_do_not_leak_789"}
 
 
 def require_docker(image: str | None = None) -> str:
     """The image to use when Docker is ready; otherwise fail in CI and skip locally."""
-    from sandboxes import DEFAULT_IMAGE
-    from sandboxes.docker_sandbox import docker_ready
+    from patchwarden.sandboxes import DEFAULT_IMAGE
+    from patchwarden.sandboxes.docker_sandbox import docker_ready
 
     image = image or DEFAULT_IMAGE
     ok, why = docker_ready(image)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from patchwarden.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bad_input_table", ROOT / "scripts" / "bad_input_table.py")
@@ -68,9 +68,9 @@ def test_bad_settings_refused_before_the_run_directory_exists(fx, tmp_path):
 
 
 def _repair(repo: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     env.pop("OPENAI_BASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "cli", "repair", str(repo), "-t", table.TEST_CMD, "--sandbox", "local",
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", "repair", str(repo), "-t", table.TEST_CMD, "--sandbox", "local",
                            "--no-bounce", "--out", str(out), "--json", *extra],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -145,7 +145,7 @@ def test_latin1_source_is_repaired_and_written_back_in_latin1(tmp_path):
 
 def test_bench_resume_redoes_error_records(tmp_path):
     """S6: only finished bugs are done; an `error` record (e.g. from settings since corrected) is redone."""
-    from benchmarks.runner import BenchSettings, prepare_out
+    from patchwarden.benchmarks.runner import BenchSettings, prepare_out
 
     out = tmp_path / "bench"
     out.mkdir()
@@ -157,8 +157,8 @@ def test_bench_resume_redoes_error_records(tmp_path):
 def test_bench_run_with_an_unreachable_ray_fails_fast(tmp_path):
     """S7: an address where nothing listens is not retried forever (Ray's own retry loop also
     ignored SIGTERM): a bounded probe answers exit 2 naming --ray."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    args = [sys.executable, "-m", "cli", "bench", "run", "humanevalfix", "--limit", "1", "--sandbox", "local",
+    env = dict(os.environ)
+    args = [sys.executable, "-m", "patchwarden.cli", "bench", "run", "humanevalfix", "--limit", "1", "--sandbox", "local",
             "--ray", f"127.0.0.1:{table.dead_port()}", "--out", str(tmp_path / "b")]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -179,9 +179,9 @@ def test_bench_run_with_an_unreachable_ray_fails_fast(tmp_path):
 
 def test_torn_tail_is_cut_before_any_append(tmp_path):
     """F1 for every JSONL writer: one helper cuts a torn tail (and terminates a whole last line)."""
-    from benchmarks.results import ResultStore
-    from repair.artifacts import append_jsonl
-    from repair.models.calllog import CallLog
+    from patchwarden.benchmarks.results import ResultStore
+    from patchwarden.repair.artifacts import append_jsonl
+    from patchwarden.repair.models.calllog import CallLog
 
     path = tmp_path / "a.jsonl"
     path.write_text('{"id": "x"}\n{"id": "y", "st')
@@ -198,7 +198,7 @@ def test_torn_tail_is_cut_before_any_append(tmp_path):
 
 def test_branch_commit_keeps_a_latin1_file_in_latin1(tmp_path):
     """Also: --branch writes the patched blob in the encoding the file declares, as --apply does."""
-    from repair.emit import create_branch
+    from patchwarden.repair.emit import create_branch
 
     src = "# -*- coding: latin-1 -*-\n# Fran\xe7ois\ndef add(a, b):\n    return a - b\n"
     repo = table.make_repo(tmp_path / "latin1", {"calc.py": src.encode("latin-1")})

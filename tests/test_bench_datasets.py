@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from benchmarks.datasets import DatasetError, available, get_dataset, load_bugs
-from benchmarks.datasets.bugsinpy import trigger_command
+from patchwarden.benchmarks.datasets import DatasetError, available, get_dataset, load_bugs
+from patchwarden.benchmarks.datasets.bugsinpy import trigger_command
 from test_bench_util import BUGS, git, make_jsonl_dataset, make_repo
 
 
@@ -115,8 +115,8 @@ def test_bugsinpy_missing_pieces_are_named(tmp_path):
 
 
 def test_humanevalfix_bugs_materialise_and_the_canonical_fix_equals_the_reference(tmp_path):
-    from benchmarks.humanevalfix import bug_files
-    from benchmarks.reference import fixed_equal_reference
+    from patchwarden.benchmarks.humanevalfix import bug_files
+    from patchwarden.benchmarks.reference import fixed_equal_reference
 
     bugs = load_bugs("humanevalfix")
     assert len(bugs) == 164 and len({b.slug for b in bugs}) == 164

@@ -1,7 +1,7 @@
 """Fixed-equal-to-reference: normalized-AST comparison of the functions a patch or the fix changes."""
 from pathlib import Path
 
-from benchmarks.reference import fixed_equal_reference, function_map, patch_paths
+from patchwarden.benchmarks.reference import fixed_equal_reference, function_map, patch_paths
 from test_bench_util import git, make_repo
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from benchmarks.results import ResultStore, ResultsWarning, read_results
+from patchwarden.benchmarks.results import ResultStore, ResultsWarning, read_results
 
 
 def test_append_writes_one_complete_line_per_record(tmp_path):

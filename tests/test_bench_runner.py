@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.results import read_results
-from cli.main import app
+from patchwarden.benchmarks.results import read_results
+from patchwarden.cli.main import app
 from test_bench_util import make_jsonl_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ RUN_FLAGS = ["--engine", "template", "--sandbox", "local", "--max-candidates", "
 
 
 def bench_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli", "bench", *args]
+    return [sys.executable, "-m", "patchwarden.cli", "bench", *args]
 
 
 def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -184,8 +184,8 @@ def test_a_bug_past_its_wall_clock_cap_is_recorded_as_timeout_and_the_run_goes_o
 
 
 def test_per_test_timeout_reaches_each_repair_and_bad_values_are_refused(tmp_path):
-    from benchmarks.datasets.base import Bug
-    from benchmarks.runner import BenchSettings, _repair_config
+    from patchwarden.benchmarks.datasets.base import Bug
+    from patchwarden.benchmarks.runner import BenchSettings, _repair_config
 
     bug = Bug(id="b", dataset="jsonl", test_cmd="python3 -m pytest -q")
     cfg = _repair_config(bug, BenchSettings(dataset="jsonl", per_test_timeout=3.0), tmp_path, bug.test_cmd, tmp_path / "run")

@@ -98,7 +98,7 @@ def make_fixture(tmp: Path) -> tuple[Path, Path, list[dict]]:
 
 
 def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 def test_swebench_instances_run_end_to_end_and_swebench_loads_the_predictions(tmp_path, monkeypatch):
@@ -177,7 +177,7 @@ def test_bad_swebench_input_is_one_clean_line(tmp_path):
 
 
 def test_repo_config_and_image_template_reach_the_instance(tmp_path):
-    from benchmarks.datasets import load_bugs
+    from patchwarden.benchmarks.datasets import load_bugs
 
     data, repos, _ = make_fixture(tmp_path)
     config = tmp_path / "repos.json"
@@ -195,7 +195,7 @@ def test_a_hub_snapshot_folder_loads_through_datasets(tmp_path, monkeypatch):
     """The `datasets.load_dataset` path, offline: a folder laid out like a hub snapshot, with the
     hub's encoding (test lists as JSON strings), and a named split."""
     pytest.importorskip("datasets")
-    from benchmarks.datasets import DatasetError, load_bugs
+    from patchwarden.benchmarks.datasets import DatasetError, load_bugs
 
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

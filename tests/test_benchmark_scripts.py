@@ -27,11 +27,11 @@ def test_script_help_as_a_file_and_as_a_module(name, tmp_path):
 
 def test_hostile_battery_counts_contained_attacks():
     """Two cheap attacks through the local backend: each is counted, with a total per backend."""
-    run = subprocess.run([sys.executable, "-m", "benchmarks.hostile_battery", "--backends", "local",
+    run = subprocess.run([sys.executable, "-m", "patchwarden.benchmarks.hostile_battery", "--backends", "local",
                           "--only", "read /etc/shadow,own environment"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert re.search(r"^local: contained [0-2]/2$", run.stdout, re.M), run.stdout
-    bad = subprocess.run([sys.executable, "-m", "benchmarks.hostile_battery", "--backends", "nope"],
+    bad = subprocess.run([sys.executable, "-m", "patchwarden.benchmarks.hostile_battery", "--backends", "nope"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown backend 'nope'" in bad.stderr

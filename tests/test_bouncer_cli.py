@@ -6,7 +6,7 @@ import pytest
 import yaml
 from bouncer_helpers import run_cli
 
-from bouncer.data import load_predictions
+from patchwarden.bouncer.data import load_predictions
 
 ISSUES = [
     {"instance_id": "p__1", "problem_statement": "`f(2)` returns 5 but should return 4.\n```\n>>> f(2)\n5\n```", "input_quality": 0,

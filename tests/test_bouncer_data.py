@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bouncer_helpers import run_cli
 
-from bouncer.data import BouncerDataError, load_items, load_labels, load_predictions
+from patchwarden.bouncer.data import BouncerDataError, load_items, load_labels, load_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = [
@@ -119,7 +119,7 @@ def test_predictions_unknown_ids_bad_values_and_sides(tmp_path):
 
 
 def run_cli_subprocess(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_cli_errors_are_one_line_exit_2(tmp_path):

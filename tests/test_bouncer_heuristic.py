@@ -4,8 +4,8 @@ import json
 import pytest
 from bouncer_helpers import run_cli
 
-from bouncer import EvidenceOutputBouncer, HeuristicInputBouncer, PatchEvidence, agreeing_counts, input_gate, output_gate
-from bouncer.evidence import literals_in_tests, special_cases
+from patchwarden.bouncer import EvidenceOutputBouncer, HeuristicInputBouncer, PatchEvidence, agreeing_counts, input_gate, output_gate
+from patchwarden.bouncer.evidence import literals_in_tests, special_cases
 
 
 DETAILED = """`parse_duration("1h30m")` returns 5400 but `parse_duration("1h 30m")` raises ValueError.

@@ -5,13 +5,13 @@ import json
 import pytest
 from bouncer_helpers import run_cli
 
-from bouncer.decision import UNPARSED
-from bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
-from bouncer.gate import input_gate
-from bouncer.llm import LLMInputBouncer, LLMOutputBouncer, parse_answer
+from patchwarden.bouncer.decision import UNPARSED
+from patchwarden.bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
+from patchwarden.bouncer.gate import input_gate
+from patchwarden.bouncer.llm import LLMInputBouncer, LLMOutputBouncer, parse_answer
 
-scripted = pytest.importorskip("repair.models.scripted_server", reason="model backends (issue #4) not merged yet")
-from repair.models import load_model  # noqa: E402
+scripted = pytest.importorskip("patchwarden.repair.models.scripted_server", reason="model backends (issue #4) not merged yet")
+from patchwarden.repair.models import load_model  # noqa: E402
 
 
 def server_with(answers):

@@ -1,8 +1,8 @@
 """BouncerBench metrics against hand-computed cases and the paper's baselines."""
 import pytest
 
-from bouncer.data import Label
-from bouncer.metrics import i_score, o_score, score, score_side
+from patchwarden.bouncer.data import Label
+from patchwarden.bouncer.metrics import i_score, o_score, score, score_side
 
 
 def input_labels(qualities):

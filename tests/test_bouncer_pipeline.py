@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from repair.config import RepairConfig
-from repair.core import BugContext, Candidate, FunctionEdit, TestResult
-from repair.emit import unified_diff
-from repair.core import patched_files
-from repair.pipeline import _input_gate, _output_gate
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.core import BugContext, Candidate, FunctionEdit, TestResult
+from patchwarden.repair.emit import unified_diff
+from patchwarden.repair.core import patched_files
+from patchwarden.repair.pipeline import _input_gate, _output_gate
 
 SRC = "def f(x):\n    return x + 3\n"
 TEST = "from m import f\n\n\ndef test_f():\n    assert f(5) == 10\n"
@@ -81,8 +81,8 @@ def repair_cli(repo, out, *extra):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(root))
-    args = [sys.executable, "-m", "cli", "repair", str(repo), "--test-cmd", "python3 -m pytest -q", "--sandbox", "local", "--out", str(out), "--json", *extra]
+    env = dict(os.environ)
+    args = [sys.executable, "-m", "patchwarden.cli", "repair", str(repo), "--test-cmd", "python3 -m pytest -q", "--sandbox", "local", "--out", str(out), "--json", *extra]
     proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert proc.stdout.strip(), proc.stderr
     return proc, json.loads(proc.stdout)

@@ -17,9 +17,9 @@ NO_DAEMON_ENV = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cli", "sandbox", *args],
+        [sys.executable, "-m", "patchwarden.cli", "sandbox", *args],
         cwd=cwd or ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,

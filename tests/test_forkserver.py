@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from repair.junit import merge_by_nodeid, parse_junit
-from sandboxes import open_sandbox
-from sandboxes.forkserver import ForkServer, ForkServerPool, local_module_names, third_party_imports
+from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes import open_sandbox
+from patchwarden.sandboxes.forkserver import ForkServer, ForkServerPool, local_module_names, third_party_imports
 
 from tests.warm_helpers import BACKENDS, QUIET_PLUGINS, backend_params
 

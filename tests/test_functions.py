@@ -1,5 +1,5 @@
-from repair.core import FunctionEdit, apply_edits
-from repair.functions import ParseProblem, extract_functions, function_at, is_test_file
+from patchwarden.repair.core import FunctionEdit, apply_edits
+from patchwarden.repair.functions import ParseProblem, extract_functions, function_at, is_test_file
 
 import pytest
 

@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 def checked(proc: subprocess.CompletedProcess, code: int, schema: str) -> dict:
     """stdout is exactly one JSON object naming `schema`, valid against its documented schema."""
-    from cli.schemas import validate
+    from patchwarden.cli.schemas import validate
 
     assert proc.returncode == code, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     obj = json.loads(proc.stdout)
@@ -35,7 +35,7 @@ def checked(proc: subprocess.CompletedProcess, code: int, schema: str) -> dict:
 def json_commands() -> list[str]:
     from typer.main import get_command
 
-    from cli.main import app
+    from patchwarden.cli.main import app
 
     def walk(cmd, path):
         if hasattr(cmd, "commands"):
@@ -48,7 +48,7 @@ def json_commands() -> list[str]:
 
 
 def test_every_json_command_has_a_documented_schema_file():
-    from cli.schemas import SCHEMAS
+    from patchwarden.cli.schemas import SCHEMAS
 
     commands = json_commands()
     assert len(commands) >= 18 and "repair" in commands and "bounce.input" in commands
@@ -59,7 +59,7 @@ def test_every_json_command_has_a_documented_schema_file():
         assert f"`{name}/{version}`" in doc, f"{name}/{version} is not documented in docs/json.md"
         on_disk = json.loads((ROOT / "docs" / "schemas" / f"{name}.v{version}.json").read_text())
         assert {k: v for k, v in on_disk.items() if not k.startswith("$")} == json.loads(json.dumps(SCHEMAS[name]["schema"])), \
-            f"docs/schemas/{name}.v{version}.json is stale: run python3 -m cli.schemas"
+            f"docs/schemas/{name}.v{version}.json is stale: run python3 -m patchwarden.cli.schemas"
     for code in range(5):
         assert f"| {code} |" in doc
 
@@ -163,9 +163,9 @@ def test_what_counts_as_an_environment_failure():
 
     httpx = pytest.importorskip("httpx2" if hasattr(openai._exceptions, "httpx2") else "httpx")  # what this openai uses
 
-    from cli.contract import exit_code_for
-    from repair.models import ModelError
-    from sandboxes import SandboxError
+    from patchwarden.cli.contract import exit_code_for
+    from patchwarden.repair.models import ModelError
+    from patchwarden.sandboxes import SandboxError
 
     request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
 

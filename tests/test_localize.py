@@ -1,7 +1,7 @@
-from repair.functions import repo_functions
-from repair.localize import localize, ochiai
-from repair.testrun import TestCommandProblem, run_tests
-from sandboxes import open_sandbox
+from patchwarden.repair.functions import repo_functions
+from patchwarden.repair.localize import localize, ochiai
+from patchwarden.repair.testrun import TestCommandProblem, run_tests
+from patchwarden.sandboxes import open_sandbox
 
 import pytest
 
@@ -101,7 +101,7 @@ def test_stuck_test_fails_inside_the_loop_instead_of_hanging(tmp_path):
 def test_a_test_that_exhausts_memory_fails_cleanly_and_is_localized(tmp_path):
     """Its frames held the memory while pytest wrote the report (an INTERNALERROR and a JUnit
     file without the failure, read as "all pass"): the plugin frees them first."""
-    from sandboxes import Limits
+    from patchwarden.sandboxes import Limits
 
     files = {
         "grow/__init__.py": "",

@@ -8,10 +8,10 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from repair.models import Caps, UnknownPrice, load_model
-from repair.models.scripted_server import ScriptedChatServer
-from repair.pipeline import run_repair
+from patchwarden.cli.main import app
+from patchwarden.repair.models import Caps, UnknownPrice, load_model
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.pipeline import run_repair
 from tests.test_srepair_pipeline import config, repo  # noqa: F401 (fixture)
 
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from repair.models import Budget, BudgetExceeded, Caps, ModelError, ReplayMiss, load_model
-from repair.models.budget import Price
-from repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.models import Budget, BudgetExceeded, Caps, ModelError, ReplayMiss, load_model
+from patchwarden.repair.models.budget import Price
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 
 def echo(req):

@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from repair.core import BugContext, SuspiciousFunction
-from repair.core import TestResult as Result
-from repair.engines.srepair import SRepairEngine
-from repair.functions import extract_functions
-from repair.models import BudgetExceeded, Caps, load_model
+from patchwarden.repair.core import BugContext, SuspiciousFunction
+from patchwarden.repair.core import TestResult as Result
+from patchwarden.repair.engines.srepair import SRepairEngine
+from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.models import BudgetExceeded, Caps, load_model
 
 CODE = "def add(a, b):\n    # Sum of a and b.\n    return a - b\n"
 

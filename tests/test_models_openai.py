@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from repair.models import ModelError, load_model
-from repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.models import ModelError, load_model
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 MSG = [{"role": "user", "content": "say something"}]
 

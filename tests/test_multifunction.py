@@ -9,14 +9,14 @@ import re
 import sys
 import textwrap
 
-from repair.config import RepairConfig
-from repair.core import BugContext, SuspiciousFunction, TestResult, patched_files
-from repair.functions import extract_functions
-from repair.groups import plan_groups
-from repair.imports import answer_extras, import_edit
-from repair.models.scripted_server import ScriptedChatServer
-from repair.pipeline import run_repair
-from repair.pyast import safe_parse
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.core import BugContext, SuspiciousFunction, TestResult, patched_files
+from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.groups import plan_groups
+from patchwarden.repair.imports import answer_extras, import_edit
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.pipeline import run_repair
+from patchwarden.repair.pyast import safe_parse
 
 MONEY = textwrap.dedent('''\
     """Prices as integer cents."""
@@ -198,7 +198,7 @@ def test_groups_from_shared_failing_tests_come_after_single_functions(tmp_path):
 
 def test_patched_files_carry_the_import_edit(tmp_path):
     (tmp_path / "shell.py").write_text(SHELL)
-    from repair.core import Candidate, FunctionEdit
+    from patchwarden.repair.core import Candidate, FunctionEdit
 
     fn = extract_functions(SHELL, "shell.py")[0]
     edit, _ = import_edit("shell.py", SHELL, ["from shlex import quote"])
@@ -210,7 +210,7 @@ def test_patched_files_carry_the_import_edit(tmp_path):
 
 
 def test_import_line_found_in_a_function_id_section_with_prose():
-    from repair.extract import extract_function, split_function_sections
+    from patchwarden.repair.extract import extract_function, split_function_sections
 
     module = "def f():\n    return 1\n"
     answer = ("Function ID: 1\nFixed function code:\n```python\nimport datetime\n\n\ndef f():\n"

@@ -4,8 +4,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from neuron_patch import delta as deltas  # noqa: E402
-from neuron_patch.arch import ModelParts, UnknownArchitecture, parse_layers  # noqa: E402
+from patchwarden.neuron_patch import delta as deltas  # noqa: E402
+from patchwarden.neuron_patch.arch import ModelParts, UnknownArchitecture, parse_layers  # noqa: E402
 
 
 def _gpt2():
@@ -53,7 +53,7 @@ def test_unknown_architecture_names_the_module_path():
 
 
 def test_wrong_table_entry_names_the_missing_module():
-    from neuron_patch import arch
+    from patchwarden.neuron_patch import arch
     model = _llama()
     model.config.model_type = "llama-broken"
     arch.register("llama-broken", arch.ArchSpec("model.layers", "mlp.out_proj", 1))

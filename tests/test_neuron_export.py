@@ -9,11 +9,11 @@ pytest.importorskip("transformers")
 
 from typer.testing import CliRunner  # noqa: E402
 
-from cli.main import app  # noqa: E402
-from cli.schemas import validate  # noqa: E402
-from neuron_patch import delta as deltas  # noqa: E402
-from neuron_patch import toy  # noqa: E402
-from neuron_patch.data import load_model, read_cases, read_error_data  # noqa: E402
+from patchwarden.cli.main import app  # noqa: E402
+from patchwarden.cli.schemas import validate  # noqa: E402
+from patchwarden.neuron_patch import delta as deltas  # noqa: E402
+from patchwarden.neuron_patch import toy  # noqa: E402
+from patchwarden.neuron_patch.data import load_model, read_cases, read_error_data  # noqa: E402
 
 runner = CliRunner()
 LS, DF = toy.GROUPS["ls"], toy.GROUPS["df"]

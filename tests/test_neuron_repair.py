@@ -12,11 +12,11 @@ pytest.importorskip("transformers")
 
 from typer.testing import CliRunner  # noqa: E402
 
-from cli.main import app  # noqa: E402
-from neuron_patch import delta as deltas  # noqa: E402
-from neuron_patch import toy  # noqa: E402
-from neuron_patch.data import encode_pair, load_model, read_cases, read_error_data, read_texts  # noqa: E402
-from neuron_patch.scoring import encode_texts, perplexity, teacher_forced  # noqa: E402
+from patchwarden.cli.main import app  # noqa: E402
+from patchwarden.neuron_patch import delta as deltas  # noqa: E402
+from patchwarden.neuron_patch import toy  # noqa: E402
+from patchwarden.neuron_patch.data import encode_pair, load_model, read_cases, read_error_data, read_texts  # noqa: E402
+from patchwarden.neuron_patch.scoring import encode_texts, perplexity, teacher_forced  # noqa: E402
 
 runner = CliRunner()
 
@@ -130,8 +130,8 @@ def test_mint_defaults_find_their_own_setting(worlds, tmp_path):
 
 
 def test_saved_delta_reloads_to_exact_logits_and_undo_restores_base(worlds, tmp_path):
-    from neuron_patch.mint import MintConfig
-    from neuron_patch.runs import run_mint
+    from patchwarden.neuron_patch.mint import MintConfig
+    from patchwarden.neuron_patch.runs import run_mint
 
     w = worlds["llama"]
     model, tok = load_model(f"hf:{w['model']}")

@@ -2,9 +2,9 @@
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from repair.r1.dataset import load_humanevalfix, write_jsonl
-from repair.r1.train import METHOD_DEFAULTS, TrainError, TrainRequest, build_settings, fit_batch_to_generations
+from patchwarden.cli.main import app
+from patchwarden.repair.r1.dataset import load_humanevalfix, write_jsonl
+from patchwarden.repair.r1.train import METHOD_DEFAULTS, TrainError, TrainRequest, build_settings, fit_batch_to_generations
 
 
 def test_method_defaults_and_config_overrides(tmp_path):

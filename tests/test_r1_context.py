@@ -6,11 +6,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from repair.models.context import ContextTooSmall, context_length, fit_rows
-from repair.models.prompting import prompt_ids
-from repair.r1.dataset import load_humanevalfix, load_split, write_jsonl
-from repair.r1.prompt import as_messages
+from patchwarden.cli.main import app
+from patchwarden.repair.models.context import ContextTooSmall, context_length, fit_rows
+from patchwarden.repair.models.prompting import prompt_ids
+from patchwarden.repair.r1.dataset import load_humanevalfix, load_split, write_jsonl
+from patchwarden.repair.r1.prompt import as_messages
 
 
 def tiny_gpt2(out, corpus, positions=128):

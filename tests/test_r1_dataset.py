@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from repair.r1.dataset import humaneval_mutants, load_humanevalfix, split_hidden_tests, split_rows
-from repair.r1.executor import TestRunner
-from repair.r1.mutants import mutants
+from patchwarden.repair.r1.dataset import humaneval_mutants, load_humanevalfix, split_hidden_tests, split_rows
+from patchwarden.repair.r1.executor import TestRunner
+from patchwarden.repair.r1.mutants import mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ def test_only_mutants_that_fail_the_tests_are_kept():
 
 
 def test_dataset_cli_writes_jsonl_and_rejects_a_bad_fold(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", "train", "dataset", *a],  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "patchwarden.cli", "train", "dataset", *a],  # noqa: E731
                                     cwd=ROOT, capture_output=True, text=True, timeout=120)
     ok = run("--from", "humanevalfix", "--out", str(tmp_path), "--fold", "3", "--json")
     assert ok.returncode == 0, ok.stderr
@@ -84,7 +84,7 @@ def test_dataset_cli_writes_jsonl_and_rejects_a_bad_fold(tmp_path):
 @pytest.mark.slow  # ~500 sandbox jobs
 def test_every_humanevalfix_row_is_consistent():
     """References pass every split hidden test, a fix appended to fix_context passes too, the bug fails one."""
-    from repair.r1.rewards import fix_program
+    from patchwarden.repair.r1.rewards import fix_program
 
     rows = load_humanevalfix()
     with TestRunner() as runner:

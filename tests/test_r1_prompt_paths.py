@@ -3,8 +3,8 @@
 identical token ids, for a tokenizer with and without a chat template."""
 import pytest
 
-from repair.r1.prompt import as_messages, build_prompt
-from repair.r1.tiny import build_tiny_model
+from patchwarden.repair.r1.prompt import as_messages, build_prompt
+from patchwarden.repair.r1.tiny import build_tiny_model
 
 TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
             "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
@@ -37,9 +37,9 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from repair.models import load_model
-    from repair.r1.generate import HFPolicy
-    from repair.r1.train import to_trl_prompts
+    from patchwarden.repair.models import load_model
+    from patchwarden.repair.r1.generate import HFPolicy
+    from patchwarden.repair.r1.train import to_trl_prompts
 
     messages = as_messages(build_prompt(BUGGY))
     tok = AutoTokenizer.from_pretrained(policy_dir)

@@ -6,9 +6,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from repair.r1.dataset import load_split, write_jsonl
-from repair.r1.tiny import build_tiny_model
+from patchwarden.cli.main import app
+from patchwarden.repair.r1.dataset import load_split, write_jsonl
+from patchwarden.repair.r1.tiny import build_tiny_model
 
 
 def invoke(*args):

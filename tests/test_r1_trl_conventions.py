@@ -5,10 +5,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cli.main import app
-from cli.schemas import validate
-from repair.r1.dataset import load_humanevalfix, write_jsonl
-from repair.r1.trl_args import TrlArgsError, parse_grpo_flags, split_config
+from patchwarden.cli.main import app
+from patchwarden.cli.schemas import validate
+from patchwarden.repair.r1.dataset import load_humanevalfix, write_jsonl
+from patchwarden.repair.r1.trl_args import TrlArgsError, parse_grpo_flags, split_config
 
 
 def test_flags_are_parsed_as_grpo_config_declares_them():
@@ -39,7 +39,7 @@ def test_cli_unknown_flag_is_one_clean_line(tmp_path):
 def test_one_step_from_a_trl_yaml_with_grpo_flags(tmp_path):
     import torch
 
-    from repair.r1.tiny import build_tiny_model
+    from patchwarden.repair.r1.tiny import build_tiny_model
 
     torch.set_num_threads(1)
     rows = sorted(load_humanevalfix(), key=lambda r: len(r["prompt"]))[:2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.ray_address import RayAddressError, ray_init_kwargs, resolve_ray_address
+from patchwarden.benchmarks.ray_address import RayAddressError, ray_init_kwargs, resolve_ray_address
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,10 +35,10 @@ def test_only_a_ray_started_here_gets_a_cpu_count():
 
 
 def _bench(dataset: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    args = [sys.executable, "-m", "cli", "bench", "run", "jsonl", "--path", str(dataset), "--out", str(out), "--engine", "template",
+    args = [sys.executable, "-m", "patchwarden.cli", "bench", "run", "jsonl", "--path", str(dataset), "--out", str(out), "--engine", "template",
             "--sandbox", "local", "--max-candidates", "20", "--time-budget", "30", "--no-bounce", "--json", *extra]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture()
@@ -71,7 +71,7 @@ def test_auto_joins_the_ray_cluster_already_running(one_bug, tmp_path):
     import time
 
     raytmp = tempfile.mkdtemp(prefix="pwray", dir="/tmp")  # short: Ray's socket paths must fit AF_UNIX limits
-    env = {**os.environ, "RAY_TMPDIR": raytmp, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "RAY_TMPDIR": raytmp}
     head = subprocess.Popen([sys.executable, "-c", (
         "import ray, sys, time; ray.init(address='local', num_cpus=2, include_dashboard=False); "
         "print(ray.get_runtime_context().gcs_address, flush=True); sys.stdin.read()")],

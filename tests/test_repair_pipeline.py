@@ -16,8 +16,8 @@ PYTEST = "python3 -m pytest -q"
 
 
 def cli(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def repair_json(repo, out, *extra):
@@ -110,8 +110,8 @@ def test_hanging_candidates_are_killed_and_the_fix_still_found(tmp_path):
 def test_resume_after_kill_does_not_repeat_work(tmp_path):
     repo = make_repo(tmp_path / "loops", HANG)
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    args = [sys.executable, "-m", "cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local", "--out", str(out),
+    env = dict(os.environ)
+    args = [sys.executable, "-m", "patchwarden.cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local", "--out", str(out),
             "--json", "--max-plausible", "1000", "--max-candidates", "16"]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     validations = out / "validations.jsonl"
@@ -190,8 +190,8 @@ def _descendants(root: int) -> set[int]:
 def test_sigterm_leaves_no_sandbox_processes_behind(tmp_path):
     repo = make_repo(tmp_path / "loops", HANG)
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local",
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "patchwarden.cli", "repair", str(repo), "-t", PYTEST, "--sandbox", "local",
                              "--out", str(out), "--json", "--max-plausible", "1000"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     validations = out / "validations.jsonl"

@@ -59,7 +59,7 @@ def test_an_unreadable_predictions_file_is_refused_before_the_repair(tmp_path):
 
 
 def test_json_files_stay_json_lists_and_parallel_writers_lose_no_row(tmp_path):
-    from repair.predictions import read_predictions, write_prediction
+    from patchwarden.repair.predictions import read_predictions, write_prediction
 
     preds = tmp_path / "preds.json"
     threads = [threading.Thread(target=write_prediction, args=(preds, f"i-{n}", "m", f"p{n}")) for n in range(16)]
@@ -74,7 +74,7 @@ def test_json_files_stay_json_lists_and_parallel_writers_lose_no_row(tmp_path):
 
 
 def test_patch_outside_git_or_at_the_root_is_unchanged(tmp_path):
-    from repair.predictions import patch_from_git_root
+    from patchwarden.repair.predictions import patch_from_git_root
 
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes import Limits, SandboxError, open_sandbox
+from patchwarden.sandboxes import Limits, SandboxError, open_sandbox
 from sandbox_helpers import SandboxContract, make_source, require_docker, source, source_digest  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.docker
@@ -130,7 +130,7 @@ def test_close_removes_the_container(image, client, tmp_path):
 OWNER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from sandboxes import open_sandbox
+from patchwarden.sandboxes import open_sandbox
 with open_sandbox("docker", None, image={image!r}) as sbx:
     print(sbx.container_id, flush=True)
     time.sleep(120)
@@ -152,7 +152,7 @@ def test_container_removed_when_owner_dies(image, client, sig):
 
 
 def test_prune_removes_leftovers_but_not_live_sandboxes(image, client, sbx):
-    from sandboxes.docker_sandbox import LABEL, OWNER_LABEL, prune
+    from patchwarden.sandboxes.docker_sandbox import LABEL, OWNER_LABEL, prune
 
     leftover = client.containers.run(
         image, ["sleep", "300"], detach=True, network_mode="none",
@@ -170,7 +170,7 @@ def test_prune_removes_leftovers_but_not_live_sandboxes(image, client, sbx):
 
 def test_warm_runner_works_over_docker_exec(sbx):
     """The fork server (sandboxes/forkserver.py) streams its protocol through popen."""
-    from sandboxes.forkserver import ForkServer
+    from patchwarden.sandboxes.forkserver import ForkServer
 
     sbx.put_files({"tests_warm/test_calc.py": "from pkg.calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\n"
                                                "def test_wrong():\n    assert add(2, 2) == 5\n"})

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cli(*args, env_extra: dict | None = None, timeout: float = 300):
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
-    env.update(PYTHONPATH=str(ROOT), **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+    env.update(**(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "patchwarden.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -48,7 +48,7 @@ def backend_of(run_dir: Path) -> str:
 
 # -- where the interpreter's environment comes from (no Docker needed) ------------------------
 def test_mount_plan_covers_the_venv_and_its_base_interpreter(venv_python, tmp_path):
-    from sandboxes.envmount import plan_mounts
+    from patchwarden.sandboxes.envmount import plan_mounts
 
     plan = plan_mounts(f"{venv_python} -m pytest -q", tmp_path)
     venv = venv_python.parent.parent
@@ -66,7 +66,7 @@ def test_mount_plan_covers_the_venv_and_its_base_interpreter(venv_python, tmp_pa
 
 
 def test_mount_plan_for_the_repositorys_own_venv_and_a_missing_one(venv_python, tmp_path):
-    from sandboxes.envmount import plan_mounts
+    from patchwarden.sandboxes.envmount import plan_mounts
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -82,14 +82,14 @@ def test_mount_plan_for_the_repositorys_own_venv_and_a_missing_one(venv_python, 
 
 
 def _run(results):
-    from repair.testrun import TestRun
+    from patchwarden.repair.testrun import TestRun
 
     return TestRun(results, 2, 1.0, "", True, None)
 
 
 def test_missing_dependency_is_an_environment_problem_but_a_repo_import_bug_is_not(tmp_path):
-    from repair.core import TestResult
-    from repair.envcheck import environment_problem
+    from patchwarden.repair.core import TestResult
+    from patchwarden.repair.envcheck import environment_problem
 
     repo = make_dep_project(tmp_path / "shapes")
     collect = TestResult("tests/test_geometry.py::tests.test_geometry", "error", "collection failure",
@@ -174,7 +174,7 @@ def test_a_missing_interpreter_is_named_up_front(project, tmp_path):
 # -- the image has what test commands expect ----------------------------------------------------
 @pytest.mark.docker
 def test_python_m_pytest_patch_and_git_run_in_the_image(tmp_path):
-    from sandboxes import open_sandbox
+    from patchwarden.sandboxes import open_sandbox
 
     image = require_docker()
     (tmp_path / "p" / "tests").mkdir(parents=True)
@@ -209,21 +209,21 @@ def lacking_image():
 
 @pytest.mark.docker
 def test_doctor_names_missing_commands_and_build_image_check_finds_a_stale_image(lacking_image):
-    proc = subprocess.run([sys.executable, "-m", "cli", "sandbox", "doctor", "--json", "--image", lacking_image],
-                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "patchwarden.cli", "sandbox", "doctor", "--json", "--image", lacking_image],
+                          cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     docker_check = next(c for c in json.loads(proc.stdout)["checks"] if c["backend"] == "docker")
     assert not docker_check["ok"] and "command python" in docker_check["detail"] and "command patch" in docker_check["detail"]
-    check = subprocess.run([sys.executable, "-m", "cli", "sandbox", "build-image", "--check", "--tag", lacking_image],
-                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120)
+    check = subprocess.run([sys.executable, "-m", "patchwarden.cli", "sandbox", "build-image", "--check", "--tag", lacking_image],
+                           cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert check.returncode == 1 and "stale" in check.stdout
-    current = subprocess.run([sys.executable, "-m", "cli", "sandbox", "build-image", "--check"],
-                             cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120)
+    current = subprocess.run([sys.executable, "-m", "patchwarden.cli", "sandbox", "build-image", "--check"],
+                             cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert current.returncode == 0, current.stdout  # the shared image is built from the current inputs
 
 
 def test_project_requirements_come_from_the_file_or_pyproject(tmp_path):
-    from sandboxes import SandboxError
-    from sandboxes.envimage import project_requirements
+    from patchwarden.sandboxes import SandboxError
+    from patchwarden.sandboxes.envimage import project_requirements
 
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "p"\ndependencies = ["tinydep>=1"]\n[project.optional-dependencies]\ntest = ["pytest"]\n')
@@ -241,8 +241,8 @@ def test_build_env_makes_a_cached_project_image_that_repair_uses(project, tmp_pa
     require_docker()
     wheels = make_wheel(tmp_path / "wheels")
     (project / "requirements.txt").write_text(f"{DEP}\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    build = [sys.executable, "-m", "cli", "sandbox", "build-env", str(project), "--wheelhouse", str(wheels.parent)]
+    env = dict(os.environ)
+    build = [sys.executable, "-m", "patchwarden.cli", "sandbox", "build-env", str(project), "--wheelhouse", str(wheels.parent)]
     first = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     tag = first.stdout.split("ready:")[1].split()[0]

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from sandboxes import Limits, SandboxError, open_sandbox
+from patchwarden.sandboxes import Limits, SandboxError, open_sandbox
 from sandbox_helpers import SandboxContract, make_source, source, source_digest  # noqa: F401 (fixtures)
 
 LIMITS = Limits(memory_mb=256, max_procs=64, cpu_seconds=60)
@@ -51,7 +51,7 @@ def test_missing_source_dir_is_a_clear_error(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="pids cgroups are used as root only")
 def test_pids_cgroup_parent_prefers_v1_then_v2_with_pids(tmp_path):
-    from sandboxes.local import pids_cgroup_parent
+    from patchwarden.sandboxes.local import pids_cgroup_parent
 
     v1, v2 = tmp_path / "pids", tmp_path / "unified"
     v2.mkdir()
@@ -67,8 +67,8 @@ def test_pids_cgroup_parent_prefers_v1_then_v2_with_pids(tmp_path):
 OWNER = r"""
 import json, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from sandboxes import Limits, open_sandbox
-import sandboxes.local as local
+from patchwarden.sandboxes import Limits, open_sandbox
+import patchwarden.sandboxes.local as local
 if sys.argv[3] == "no-cgroup":
     local._make_pids_cgroup = lambda *a, **k: None  # the path a non-root user gets
 sbx = open_sandbox("local", sys.argv[2], limits=Limits(memory_mb=256, max_procs=64, cpu_seconds=60))
@@ -98,7 +98,7 @@ def test_owner_killed_with_sigkill_leaves_no_processes_or_files(tmp_path, mode):
     import time
     from pathlib import Path
 
-    from sandboxes.local import pids_cgroup_parent
+    from patchwarden.sandboxes.local import pids_cgroup_parent
 
     if mode == "cgroup" and (os.geteuid() != 0 or pids_cgroup_parent() is None):
         pytest.skip("no writable pids cgroup here")
@@ -128,7 +128,7 @@ def test_a_failed_copy_leaves_no_sandbox_behind(tmp_path, monkeypatch):
     import tempfile
     from pathlib import Path
 
-    import sandboxes.local as local
+    import patchwarden.sandboxes.local as local
 
     def half_copy(src, dst, **kwargs):
         Path(dst).mkdir()
@@ -151,7 +151,7 @@ def test_watchdog_sees_none_of_the_owner_environment(tmp_path, monkeypatch):
 
 
 def test_confinement_is_reported(tmp_path):
-    from sandboxes.local import confinement
+    from patchwarden.sandboxes.local import confinement
 
     confined, why = confinement()
     assert isinstance(confined, bool) and why
@@ -164,16 +164,16 @@ def test_confinement_is_reported(tmp_path):
 
 def test_an_unconfined_local_sandbox_says_so(tmp_path, monkeypatch):
     """Where bubblewrap cannot run, the sandbox, the run's notes and the doctor say so."""
-    import sandboxes.local as local
-    from sandboxes.doctor import confinement_line
+    import patchwarden.sandboxes.local as local
+    from patchwarden.sandboxes.doctor import confinement_line
 
     monkeypatch.setattr(local, "confinement", lambda: (False, "bubblewrap is not installed"))
-    monkeypatch.setattr("sandboxes.local._WARNED", set())
+    monkeypatch.setattr("patchwarden.sandboxes.local._WARNED", set())
     with open_sandbox("local", make_source(tmp_path), limits=LIMITS) as sandbox:
         assert not sandbox.confined and "UNCONFINED" in sandbox.notes[0]
         assert sandbox.run(["echo", "ok"]).stdout == "ok\n"  # it still runs, unconfined
     assert local.sandbox_notes("local") == sandbox.notes and local.sandbox_notes("docker") == []
-    monkeypatch.setattr("sandboxes.local.confinement", lambda: (False, "bubblewrap is not installed"))
+    monkeypatch.setattr("patchwarden.sandboxes.local.confinement", lambda: (False, "bubblewrap is not installed"))
     assert "UNCONFINED" in confinement_line(False)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.results import ResultStore
+from patchwarden.benchmarks.results import ResultStore
 from helpers import SHAPES, make_repo
 from test_repair_pipeline import PYTEST, cli
 
@@ -39,7 +39,7 @@ def make_bench_dir(root: Path) -> Path:
 
 
 def test_report_has_a_per_bug_table_with_links_relative_to_the_report(tmp_path):
-    from benchmarks.report import build_report
+    from patchwarden.benchmarks.report import build_report
 
     out = make_bench_dir(tmp_path)
     report_dir = tmp_path / "elsewhere" / "report"
@@ -65,7 +65,7 @@ def test_time_plot_ticks_are_plain_numbers(seconds):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.report import time_axis
+    from patchwarden.benchmarks.report import time_axis
 
     fig, ax = plt.subplots()
     ax.boxplot([seconds])
@@ -79,8 +79,8 @@ def test_time_plot_ticks_are_plain_numbers(seconds):
 def test_bench_progress_bar_shows_an_eta():
     from rich.console import Console
 
-    from benchmarks.runner import BenchSummary
-    from cli import bench as bench_cli
+    from patchwarden.benchmarks.runner import BenchSummary
+    from patchwarden.cli import bench as bench_cli
 
     buffer = io.StringIO()
     bench_cli.err_console = Console(file=buffer, width=160, force_terminal=False)
@@ -126,7 +126,7 @@ def test_show_renders_a_run_in_the_terminal_and_as_json(run_dir):
                      "Model calls (1)", "openai:tiny-fixer", "43", "confirmed by `python3 -m pytest -q`"):
         assert expected in text, expected
     data = json.loads(cli("show", str(run_dir), "--json").stdout)
-    from cli.schemas import validate
+    from patchwarden.cli.schemas import validate
 
     assert data["schema"] == "patchwarden.show/1"
     validate(data)  # the documented contract (docs/json.md)
@@ -204,7 +204,7 @@ def keep_screenshot(png: Path) -> None:
 
 @needs_chromium
 def test_report_table_sorts_and_renders_in_chromium(tmp_path):
-    from benchmarks.report import build_report
+    from patchwarden.benchmarks.report import build_report
 
     report_dir = tmp_path / "report"
     build_report([make_bench_dir(tmp_path)], report_dir)

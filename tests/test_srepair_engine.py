@@ -5,13 +5,13 @@ import textwrap
 
 import pytest
 
-from repair.config import RepairConfig
-from repair.core import BugContext, SuspiciousFunction, patched_files
-from repair.core import TestResult as Result
-from repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
-from repair.functions import extract_functions
-from repair.models.scripted_server import ScriptedChatServer
-from repair.pipeline import RepairInputError
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
+from patchwarden.repair.core import TestResult as Result
+from patchwarden.repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
+from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.pipeline import RepairInputError
 
 CALC = textwrap.dedent('''\
     # Keep x within [lo, hi].
@@ -98,7 +98,7 @@ def load(repo, cand):
 
 
 def make_engine(srv, tmp_path, **kw):
-    from repair.models import Budget, Caps, CallLog, load_model
+    from patchwarden.repair.models import Budget, Caps, CallLog, load_model
 
     budget = Budget(Caps(kw.pop("max_calls", None)))
     model = load_model("openai:m", api_base=srv.base_url, log_dir=CallLog(tmp_path / "run"), caps=budget)
@@ -194,7 +194,7 @@ def test_error_message_is_trimmed():
 
 
 def test_model_options_checked_before_any_work(repo, tmp_path):
-    from repair.engines.srepair import check_srepair_config
+    from patchwarden.repair.engines.srepair import check_srepair_config
 
     for kw, msg in [({"model": "gpt-4o"}, "bad model spec"), ({"replay": tmp_path / "none"}, "nothing to replay"),
                     ({"model": "openai:m", "max_calls": 0}, "--max-calls must be positive")]:

@@ -2,9 +2,9 @@
 import ast
 import textwrap
 
-from repair.core import apply_edits, FunctionEdit
-from repair.extract import code_blocks, extract_function, split_function_sections
-from repair.prompts.srepair import parse_suggestions
+from patchwarden.repair.core import apply_edits, FunctionEdit
+from patchwarden.repair.extract import code_blocks, extract_function, split_function_sections
+from patchwarden.repair.prompts.srepair import parse_suggestions
 
 FILE = textwrap.dedent('''\
     import math

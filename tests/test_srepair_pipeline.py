@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from repair.config import RepairConfig
-from repair.models.scripted_server import ScriptedChatServer
-from repair.pipeline import run_repair
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.models.scripted_server import ScriptedChatServer
+from patchwarden.repair.pipeline import run_repair
 
 SRC = textwrap.dedent('''\
     def median(xs):

@@ -5,10 +5,10 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from repair.core import BugContext, SuspiciousFunction, apply_edits
-from repair.engines import TemplateEngine
-from repair.engines.mutations import OPERATORS, collect_mutations
-from repair.engines.template import parse_function, render, _splice, function_info
+from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
+from patchwarden.repair.engines import TemplateEngine
+from patchwarden.repair.engines.mutations import OPERATORS, collect_mutations
+from patchwarden.repair.engines.template import parse_function, render, _splice, function_info
 
 
 def canon(src: str) -> str:
@@ -189,7 +189,7 @@ def test_decorated_method_keeps_indentation_and_splices_back():
 
 
 def test_functions_from_the_tree_sitter_extractor():
-    from repair.functions import extract_functions
+    from patchwarden.repair.functions import extract_functions
 
     fns = {f.qualname: f for f in extract_functions(CLASS_FILE, "stack.py")}
     peek = fns["Stack.peek"]
@@ -281,7 +281,7 @@ def test_functions_ranked_by_suspiciousness():
 
 
 def test_less_suspicious_functions_are_parsed_only_when_they_can_compete(monkeypatch):
-    import repair.engines.template as template
+    import patchwarden.repair.engines.template as template
 
     parsed = []
     real = template.parse_function

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from repair.core import Candidate, FunctionEdit
-from repair.junit import merge_by_nodeid, parse_junit
-from repair.validate import (ColdValidator, ValidationResult, Validator, TIMEOUT_RETRY_FACTOR, candidate_timeout, option_args,
+from patchwarden.repair.core import Candidate, FunctionEdit
+from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.repair.validate import (ColdValidator, ValidationResult, Validator, TIMEOUT_RETRY_FACTOR, candidate_timeout, option_args,
                              validate_candidates, validator_factory)
-from sandboxes import open_sandbox
-from sandboxes.base import SandboxSpec
+from patchwarden.sandboxes import open_sandbox
+from patchwarden.sandboxes.base import SandboxSpec
 from tests.warm_helpers import BACKENDS, QUIET_PLUGINS, backend_params
 
 TEST_CMD = f"{sys.executable} -m pytest -q {QUIET_PLUGINS} tests"
@@ -286,7 +286,7 @@ def test_non_pytest_commands_validate_cold(tmp_path, shop):
 
 
 def test_exit_code_only_commands(tmp_path):
-    from repair.core import TestResult
+    from patchwarden.repair.core import TestResult
 
     repo = write_repo(tmp_path, {"mod.py": "def f():\n    return 1\n",
                                  "check.py": "import mod, sys\nsys.exit(0 if mod.f() == 2 else 1)\n"})
@@ -300,7 +300,7 @@ def test_exit_code_only_commands(tmp_path):
 
 
 def test_timeout_and_trigger_args_helpers():
-    from repair.core import TestResult
+    from patchwarden.repair.core import TestResult
 
     base = {"a": TestResult("a", "passed", duration=0.1), "b": TestResult("b", "failed", duration=2.0)}
     assert candidate_timeout(base) == pytest.approx(11.5)
@@ -313,8 +313,8 @@ def test_timeout_and_trigger_args_helpers():
 
 
 def test_factory_falls_back_to_cold_when_the_warm_runner_cannot_start(shop, monkeypatch):
-    import repair.validate as validate_mod
-    from sandboxes.forkserver import ForkServerError
+    import patchwarden.repair.validate as validate_mod
+    from patchwarden.sandboxes.forkserver import ForkServerError
 
     def no_server(*args, **kwargs):
         raise ForkServerError("fork server did not start (no pytest)")
@@ -328,7 +328,7 @@ def test_factory_falls_back_to_cold_when_the_warm_runner_cannot_start(shop, monk
 
 
 def test_interpreter_of_a_bare_pytest_command(tmp_path):
-    from repair.validate import interpreter_for
+    from patchwarden.repair.validate import interpreter_for
 
     with open_sandbox("local", tmp_path) as sbx:
         python, cwd_first = interpreter_for(sbx, "pytest -q tests")

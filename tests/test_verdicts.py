@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.claim_integrity import STOP_TRAPS
-from repair.config import RepairConfig
-from repair.core import TestResult
-from repair.pipeline import localize_repo, run_repair
-from repair.validate import Validator, validate_candidates, validator_factory
-from sandboxes.base import SandboxSpec
+from patchwarden.benchmarks.claim_integrity import STOP_TRAPS
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.core import TestResult
+from patchwarden.repair.pipeline import localize_repo, run_repair
+from patchwarden.repair.validate import Validator, validate_candidates, validator_factory
+from patchwarden.sandboxes.base import SandboxSpec
 from tests.helpers import make_repo
 from tests.test_validate import candidate
 from tests.warm_helpers import QUIET_PLUGINS
@@ -44,7 +44,7 @@ def nums_fix(repo: Path, op: str):
     ("make test -x", []),  # not pytest: left alone
 ])
 def test_full_suite_command_drops_early_stop_options(cmd, removed):
-    from repair.pytest_cmd import full_suite_command
+    from patchwarden.repair.pytest_cmd import full_suite_command
 
     new, gone = full_suite_command(cmd)
     assert gone == removed
@@ -74,7 +74,7 @@ def test_plausible_means_the_users_command_passes(tmp_path, option):
 
 
 def test_confirmation_demotes_a_false_plausible_and_confirms_the_next(tmp_path):
-    from repair.confirm import Confirmer, confirming
+    from patchwarden.repair.confirm import Confirmer, confirming
 
     repo = make_repo(tmp_path / "nums", NUMS)
     # Validation that sees only the first test file calls `>=` plausible; the user's command does not.
@@ -94,7 +94,7 @@ def test_confirmation_demotes_a_false_plausible_and_confirms_the_next(tmp_path):
 
 
 def test_preexisting_unrelated_failure_is_tolerated_and_named_even_under_x(tmp_path):
-    from repair.confirm import Confirmer
+    from patchwarden.repair.confirm import Confirmer
 
     files = dict(NUMS)
     # Sorted first, so `-x` stops on it before any trigger runs.
@@ -139,7 +139,7 @@ VENV_REPO = {
 
 @pytest.fixture(scope="module")
 def venv_without_coverage(tmp_path_factory):
-    from benchmarks.venvs import make_venv_without_coverage
+    from patchwarden.benchmarks.venvs import make_venv_without_coverage
 
     return make_venv_without_coverage(tmp_path_factory.mktemp("venv") / "v")
 
@@ -155,8 +155,8 @@ def test_localization_without_coverage_in_a_real_virtualenv(tmp_path, venv_witho
 
 
 def test_static_evidence_from_the_failing_tests_source(tmp_path):
-    from repair.functions import repo_functions
-    from repair.test_calls import functions_used_by_tests
+    from patchwarden.repair.functions import repo_functions
+    from patchwarden.repair.test_calls import functions_used_by_tests
 
     repo = make_repo(tmp_path / "inv", VENV_REPO, git=False)
     functions, _ = repo_functions(repo)
@@ -175,8 +175,8 @@ def test_no_evidence_says_why(tmp_path):
 
 
 def test_doctor_checks_the_test_interpreter(tmp_path, venv_without_coverage):
-    from sandboxes import open_spec
-    from sandboxes.doctor import check_local, check_test_python
+    from patchwarden.sandboxes import open_spec
+    from patchwarden.sandboxes.doctor import check_local, check_test_python
 
     bare = tmp_path / "bare"
     subprocess.run([PY, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -191,7 +191,7 @@ def test_doctor_checks_the_test_interpreter(tmp_path, venv_without_coverage):
 
 @pytest.mark.docker
 def test_doctor_checks_the_test_interpreter_in_docker():
-    from sandboxes.doctor import check_docker
+    from patchwarden.sandboxes.doctor import check_docker
     from tests.sandbox_helpers import require_docker
 
     check = check_docker(require_docker())

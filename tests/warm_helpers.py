@@ -15,7 +15,7 @@ BACKENDS = {"local": None, "docker": DOCKER_IMAGE}
 
 def docker_status() -> tuple[bool, str]:
     try:
-        from sandboxes.docker_sandbox import docker_ready
+        from patchwarden.sandboxes.docker_sandbox import docker_ready
     except ImportError:
         return False, "the docker sandbox backend is not in this tree yet"
     return docker_ready(DOCKER_IMAGE)

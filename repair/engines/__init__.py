@@ -1,4 +1,4 @@
 """Candidate generators (the `Engine` protocol in repair.core)."""
-from repair.engines.template import TemplateEngine
+from patchwarden.repair.engines.template import TemplateEngine
 
 __all__ = ["TemplateEngine"]

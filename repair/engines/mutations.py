@@ -12,9 +12,9 @@ from typing import Callable
 import libcst as cst
 from libcst.metadata import ExpressionContext
 
-from repair.engines.cst_tools import (ATOM, BIN_PREC, SP, ParsedFunction, ReplaceMany, at_least, code, keep_parens,
+from patchwarden.repair.engines.cst_tools import (ATOM, BIN_PREC, SP, ParsedFunction, ReplaceMany, at_least, code, keep_parens,
                                       make_op, prec, plus, required_prec)
-from repair.engines.fix_patterns import (ARITH_SWAPS, AUG_SWAPS, CMP_SWAPS, DERIVED_CALLS, FUNC_ALTS, IN_PLACE_METHODS,
+from patchwarden.repair.engines.fix_patterns import (ARITH_SWAPS, AUG_SWAPS, CMP_SWAPS, DERIVED_CALLS, FUNC_ALTS, IN_PLACE_METHODS,
                                          CONFUSED_CHARS, NON_COMMUTATIVE, OPERATORS, PREDICATE_PREFIXES, PRIORS,
                                          TRANSPARENT_CALLS, alternatives)
 

@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from repair.artifacts import write_json
-from repair.core import (
+from patchwarden.repair.artifacts import write_json
+from patchwarden.repair.core import (
     BugContext,
     Candidate,
     FunctionEdit,
@@ -30,10 +30,10 @@ from repair.core import (
     TestResult,
     apply_edits,
 )
-from repair.extract import extract_function, indent_before, split_function_sections
-from repair.groups import Group, plan_groups, stack_functions
-from repair.imports import import_edit
-from repair.models import (
+from patchwarden.repair.extract import extract_function, indent_before, split_function_sections
+from patchwarden.repair.groups import Group, plan_groups, stack_functions
+from patchwarden.repair.imports import import_edit
+from patchwarden.repair.models import (
     Budget,
     BudgetExceeded,
     CallLog,
@@ -44,8 +44,8 @@ from repair.models import (
     load_model,
     parse_spec,
 )
-from repair.models.budget import estimate_tokens
-from repair.prompts.srepair import (
+from patchwarden.repair.models.budget import estimate_tokens
+from patchwarden.repair.prompts.srepair import (
     Suggestion,
     multi_patch_messages,
     multi_suggestion_messages,
@@ -53,8 +53,8 @@ from repair.prompts.srepair import (
     patch_messages,
     suggestion_messages,
 )
-from repair.pyast import safe_parse
-from repair.source_io import read_source
+from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.source_io import read_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_TOKENS = 200  # SRepair cuts the error message to about 200 tokens
@@ -153,7 +153,7 @@ class SRepairEngine:
         except ModelError as e:
             if isinstance(e, ReplayMiss) or not self._answered:
                 # A log that does not match, or a model that never answered: a setup problem to show.
-                from repair.pipeline import RepairInputError
+                from patchwarden.repair.pipeline import RepairInputError
 
                 raise RepairInputError(str(e)) from e
             self.stop_reason = f"model error: {e}"
@@ -302,7 +302,7 @@ def _defined_names(text: str) -> set[str]:
 
 def check_srepair_config(cfg) -> None:
     """Cheap checks of the model options, to fail before any test runs (RepairInputError)."""
-    from repair.pipeline import RepairInputError
+    from patchwarden.repair.pipeline import RepairInputError
 
     suggest_spec = cfg.suggest_model or cfg.model
     patch_spec = cfg.patch_model or cfg.model
@@ -326,7 +326,7 @@ def check_srepair_config(cfg) -> None:
 
 def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     """The engine for `--engine srepair` from a RepairConfig; its calls are logged in `log_dir`."""
-    from repair.pipeline import RepairInputError
+    from patchwarden.repair.pipeline import RepairInputError
 
     check_srepair_config(cfg)
     suggest_spec = cfg.suggest_model or cfg.model

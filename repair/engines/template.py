@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from repair.core import (
+from patchwarden.repair.core import (
     BugContext,
     Candidate,
     FunctionEdit,
@@ -25,9 +25,9 @@ from repair.core import (
     SuspiciousFunction,
     normalize_source,
 )
-from repair.engines.cst_tools import ParsedFunction, analyse, code
-from repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
-from repair.pyast import safe_parse
+from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
+from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
+from patchwarden.repair.pyast import safe_parse
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line

@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, UnknownPrice, Usage
-from repair.models.calllog import LOG_NAME, CallLog, ReplayMiss, ReplaySource
-from repair.models.metered import MeteredModel
+from patchwarden.repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, UnknownPrice, Usage
+from patchwarden.repair.models.calllog import LOG_NAME, CallLog, ReplayMiss, ReplaySource
+from patchwarden.repair.models.metered import MeteredModel
 
 __all__ = [
     "Model", "load_model", "parse_spec", "Budget", "BudgetExceeded", "Caps", "ModelError", "UnknownPrice", "Usage",
@@ -71,17 +71,17 @@ def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | 
             return MeteredModel(spec or "replay:log", None, budget, log, source)
     kind, target = parse_spec(spec)
     if kind == "openai":
-        from repair.models.openai_backend import OpenAIBackend
+        from patchwarden.repair.models.openai_backend import OpenAIBackend
 
         budget.require_price(target)   # before any connection: a cost cap must be able to hold
 
         backend = OpenAIBackend(target, api_base)
     elif kind == "hf":
-        from repair.models.hf_backend import HFBackend
+        from patchwarden.repair.models.hf_backend import HFBackend
 
         backend = HFBackend(target)
     else:
-        from repair.models.vllm_backend import VLLMBackend
+        from patchwarden.repair.models.vllm_backend import VLLMBackend
 
         backend = VLLMBackend(target)
     return MeteredModel(spec, backend, budget, log, source)

@@ -122,7 +122,7 @@ class Budget:
             return Price(c.price_in or 0.0, c.price_out or 0.0)
         p = find_price(self.prices, model)
         if p is None:
-            from repair.models.prices import registry_price
+            from patchwarden.repair.models.prices import registry_price
             found = registry_price(model)
             p = Price(*found) if found else find_price(load_prices(DEFAULT_PRICES), model)
         return p

@@ -12,8 +12,8 @@ import threading
 from collections import defaultdict, deque
 from pathlib import Path
 
-from repair.artifacts import append_jsonl
-from repair.models.budget import ModelError
+from patchwarden.repair.artifacts import append_jsonl
+from patchwarden.repair.models.budget import ModelError
 
 LOG_NAME = "model_calls.jsonl"
 

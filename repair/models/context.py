@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from repair.models.prompting import prompt_ids
+from patchwarden.repair.models.prompting import prompt_ids
 
 MIN_COMPLETION = 16       # fewer new tokens than this cannot hold an answer
 UNBOUNDED = 10 ** 8       # tokenizers report model_max_length ~1e30 when they do not know

@@ -1,9 +1,9 @@
 """`hf:PATH_OR_ID` — in-process generation with transformers (CPU or GPU)."""
 from __future__ import annotations
 
-from repair.models.budget import ModelError
-from repair.models.metered import Generation
-from repair.models.prompting import plain_prompt, prompt_ids  # noqa: F401 (plain_prompt: vllm_backend imports it here)
+from patchwarden.repair.models.budget import ModelError
+from patchwarden.repair.models.metered import Generation
+from patchwarden.repair.models.prompting import plain_prompt, prompt_ids  # noqa: F401 (plain_prompt: vllm_backend imports it here)
 
 
 class HFBackend:
@@ -25,7 +25,7 @@ class HFBackend:
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token if self.tok.eos_token is not None else self.tok.unk_token
         cfg = self.model.config
-        from repair.models.context import context_length
+        from patchwarden.repair.models.context import context_length
         self.max_positions = context_length(cfg, self.tok)
 
     def _prompt_ids(self, messages: list[dict]) -> list[int]:
@@ -34,7 +34,7 @@ class HFBackend:
     def _fit(self, messages: list[dict], max_new: int) -> tuple[list[int], int, bool]:
         """Keep prompt + new tokens within the model's context (repair.models.context): the answer
         gets at most half of it and the last message loses its start (its end holds the cue)."""
-        from repair.models.context import completion_budget, fit_messages
+        from patchwarden.repair.models.context import completion_budget, fit_messages
 
         ids = self._prompt_ids(messages)
         if not self.max_positions:

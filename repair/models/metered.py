@@ -5,8 +5,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from repair.models.budget import Budget, ModelError, Usage, estimate_tokens
-from repair.models.calllog import CallLog, ReplaySource, request_hash
+from patchwarden.repair.models.budget import Budget, ModelError, Usage, estimate_tokens
+from patchwarden.repair.models.calllog import CallLog, ReplaySource, request_hash
 
 
 @dataclass

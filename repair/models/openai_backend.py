@@ -6,8 +6,8 @@ import random
 import re
 import time
 
-from repair.models.budget import ModelError, estimate_tokens
-from repair.models.metered import Generation, messages_text
+from patchwarden.repair.models.budget import ModelError, estimate_tokens
+from patchwarden.repair.models.metered import Generation, messages_text
 
 DUMMY_KEY = "sk-local-no-key"  # local servers (vLLM serve, Ollama, llama.cpp) accept any key
 

@@ -1,9 +1,9 @@
 """`vllm:PATH_OR_ID` — vLLM's offline engine (optional extra, GPU only), imported lazily."""
 from __future__ import annotations
 
-from repair.models.budget import ModelError
-from repair.models.hf_backend import plain_prompt
-from repair.models.metered import Generation
+from patchwarden.repair.models.budget import ModelError
+from patchwarden.repair.models.hf_backend import plain_prompt
+from patchwarden.repair.models.metered import Generation
 
 
 class VLLMBackend:

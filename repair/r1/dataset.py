@@ -21,8 +21,8 @@ import random
 from pathlib import Path
 from typing import Callable, Iterable
 
-from repair.artifacts import write_text
-from repair.pyast import safe_parse
+from patchwarden.repair.artifacts import write_text
+from patchwarden.repair.pyast import safe_parse
 
 from .prompt import build_prompt
 

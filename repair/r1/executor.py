@@ -15,8 +15,8 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sandboxes import Limits, open_sandbox
-from sandboxes.forkserver import ForkServerPool
+from patchwarden.sandboxes import Limits, open_sandbox
+from patchwarden.sandboxes.forkserver import ForkServerPool
 
 
 class TestRunner:

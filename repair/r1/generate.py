@@ -32,7 +32,7 @@ class HFPolicy:
                  top_p: float = 1.0) -> list[str]:
         import torch
 
-        from repair.models.prompting import prompt_ids
+        from patchwarden.repair.models.prompting import prompt_ids
 
         ids = torch.tensor([prompt_ids(self.tokenizer, messages)], device=self.device)
         enc = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
@@ -55,7 +55,7 @@ def load_policy(spec: str):
     if spec.startswith("hf:"):
         return HFPolicy(spec[3:])
     try:
-        from repair.models import load_model  # type: ignore[attr-defined]
+        from patchwarden.repair.models import load_model  # type: ignore[attr-defined]
     except ImportError:
         raise PolicyLoadError(f"model spec {spec!r} is not supported here: use --model hf:PATH_OR_ID") from None
     try:
@@ -67,7 +67,7 @@ def load_policy(spec: str):
 def policy_context(policy) -> tuple[object, int | None] | None:
     """(tokenizer, context length) of an in-process policy (hf: directly or behind the metered
     wrapper); None for remote models, whose server enforces its own context."""
-    from repair.models.context import context_length
+    from patchwarden.repair.models.context import context_length
 
     backend = getattr(policy, "backend", policy)
     tok = getattr(backend, "tokenizer", None) or getattr(backend, "tok", None)
@@ -81,7 +81,7 @@ def fit_policy_rows(policy, rows: list[dict], max_tokens: int, drop_long: bool =
     """Fit each row's prompt into the policy's context: (rows kept, their messages, max_tokens, report).
 
     Raises repair.models.context.ContextTooSmall when nothing fits."""
-    from repair.models.context import fit_rows
+    from patchwarden.repair.models.context import fit_rows
 
     from .prompt import as_messages
 

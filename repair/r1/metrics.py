@@ -7,7 +7,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from repair.artifacts import append_jsonl, read_jsonl
+from patchwarden.repair.artifacts import append_jsonl, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "rewards.png"

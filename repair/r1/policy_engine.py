@@ -12,10 +12,10 @@ import textwrap
 from collections import Counter
 from typing import Iterator
 
-from repair.core import BugContext, Candidate, FunctionEdit
-from repair.extract import extract_function, indent_before
-from repair.imports import import_edit
-from repair.source_io import read_source
+from patchwarden.repair.core import BugContext, Candidate, FunctionEdit
+from patchwarden.repair.extract import extract_function, indent_before
+from patchwarden.repair.imports import import_edit
+from patchwarden.repair.source_io import read_source
 
 from .answer import parse_answer
 from .prompt import as_messages, build_prompt
@@ -67,7 +67,7 @@ class PolicyEngine:
                     self.stop_reason = f"budget: {exc}"
                     return
                 if not self._answered and _is_model_error(exc):
-                    from repair.pipeline import RepairInputError  # like SRepair: exit 2, naming the server
+                    from patchwarden.repair.pipeline import RepairInputError  # like SRepair: exit 2, naming the server
 
                     raise RepairInputError(f"the policy model did not answer: {exc}") from exc
                 continue
@@ -108,14 +108,14 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
     With `repair.models.load_model` available, calls are metered, capped and logged in the run
     directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
     """
-    from repair.pipeline import RepairInputError
+    from patchwarden.repair.pipeline import RepairInputError
 
     from .generate import HFPolicy, PolicyLoadError
 
     if not cfg.model and not getattr(cfg, "replay", None):
         raise RepairInputError("--engine policy needs a trained policy: pass --model hf:DIR (from `patchwarden train grpo`)")
     try:
-        from repair.models import load_model
+        from patchwarden.repair.models import load_model
     except ImportError:
         load_model = None
     try:
@@ -138,7 +138,7 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
 def check_context(model, max_tokens: int, error=ValueError) -> int:
     """Before a run: the instruction (with an empty function) and an answer must fit the policy's
     context; returns the completion budget that fits. Remote models are not checked."""
-    from repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
+    from patchwarden.repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
 
     from .generate import policy_context
 
@@ -155,7 +155,7 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
 
 def _is_model_error(exc: Exception) -> bool:
     try:
-        from repair.models.budget import ModelError
+        from patchwarden.repair.models.budget import ModelError
     except ImportError:
         return False
     return isinstance(exc, ModelError)

@@ -151,7 +151,7 @@ def last_checkpoint(out: Path) -> Path | None:
 def to_trl_prompts(rows: list[dict], tokenizer) -> list[dict]:
     """The `prompt` column TRL tokenizes into exactly `repair.models.prompting.prompt_ids` (the
     ids `train eval` and `--engine policy` send)."""
-    from repair.models.prompting import trl_prompt
+    from patchwarden.repair.models.prompting import trl_prompt
 
     from .prompt import as_messages
 
@@ -161,7 +161,7 @@ def to_trl_prompts(rows: list[dict], tokenizer) -> list[dict]:
 def fit_to_context(rows: list[dict], tokenizer, config, settings: dict, drop_long: bool = False) -> dict:
     """Cut (or drop) prompts that do not fit the model's context and cap `max_completion_length`
     to what fits; raises TrainError when nothing fits."""
-    from repair.models.context import ContextTooSmall, context_length, fit_rows
+    from patchwarden.repair.models.context import ContextTooSmall, context_length, fit_rows
 
     from .prompt import as_messages
 
@@ -202,7 +202,7 @@ def train_grpo(req: TrainRequest) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from repair.models.prompting import trl_prompt
+    from patchwarden.repair.models.prompting import trl_prompt
 
     from .executor import TestRunner
     from .metrics import METRICS_FILE, PLOT_FILE, MetricsRecorder
@@ -233,7 +233,7 @@ def train_grpo(req: TrainRequest) -> dict:
     recorder = MetricsRecorder(out)
     if not resume_from:
         out.mkdir(parents=True, exist_ok=True)
-        from repair.artifacts import append_jsonl
+        from patchwarden.repair.artifacts import append_jsonl
         append_jsonl(out / METRICS_FILE, {"step": 0, "context": rows_report.to_dict()})
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(runner), args=config,
