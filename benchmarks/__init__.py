@@ -1,1 +1,1 @@
-"""Bug datasets, the benchmark runner and reports; benchmark scripts beside them."""
+"""Bug datasets, the benchmark runner and reports; the measurement scripts are in `measure/`."""

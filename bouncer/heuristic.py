@@ -7,7 +7,7 @@ about what is wanted). Each feature adds to a log-odds score; `confidence` is it
 logistic, and the issue bounces when confidence < threshold.
 
 The weights are set by hand from what makes a report actionable, not fitted to a
-benchmark; `benchmarks/bouncer_eval.py` measures them on held-out issue styles.
+benchmark; `benchmarks/measure/bouncer_eval.py` measures them on held-out issue styles.
 """
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def test_bugsinpy_missing_pieces_are_named(tmp_path):
 
 
 def test_humanevalfix_bugs_materialise_and_the_canonical_fix_equals_the_reference(tmp_path):
-    from patchwarden.benchmarks.humanevalfix import bug_files
+    from patchwarden.benchmarks.humanevalfix_repos import bug_files
     from patchwarden.benchmarks.reference import fixed_equal_reference
 
     bugs = load_bugs("humanevalfix")

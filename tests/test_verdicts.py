@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.benchmarks.claim_integrity import STOP_TRAPS
+from patchwarden.benchmarks.measure.claim_integrity import STOP_TRAPS
 from patchwarden.repair.config import RepairConfig
 from patchwarden.repair.core import TestResult
 from patchwarden.repair.pipeline import localize_repo, run_repair

@@ -15,7 +15,7 @@ HELP = "HumanEvalFix Python (164 bugs): the packaged copy, a local JSONL, or a H
 
 
 def _rows(path: str | None) -> list[dict]:
-    from patchwarden.benchmarks.humanevalfix import load_rows
+    from patchwarden.benchmarks.humanevalfix_repos import load_rows
 
     local = Path(path).expanduser() if path else None
     if local is not None and local.is_dir():
@@ -40,7 +40,7 @@ def issue_text(row: dict) -> str:
 
 
 def load(path: str | None) -> Iterator[Bug]:
-    from patchwarden.benchmarks.humanevalfix import reference_function
+    from patchwarden.benchmarks.humanevalfix_repos import reference_function
 
     for row in _rows(path):
         missing = [k for k in ("task_id", "buggy_solution", "entry_point", "test") if k not in row]
@@ -58,7 +58,7 @@ def load(path: str | None) -> Iterator[Bug]:
 
 
 def materialise(bug: Bug, dest: Path) -> tuple[Path, str]:
-    from patchwarden.benchmarks.humanevalfix import make_bug_repo
+    from patchwarden.benchmarks.humanevalfix_repos import make_bug_repo
 
     repo, test_cmd = make_bug_repo(bug.spec["row"], dest)
     return Path(repo), test_cmd

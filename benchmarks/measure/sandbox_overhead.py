@@ -1,6 +1,6 @@
 """What a sandbox costs: `python3 -c pass` bare, in the local sandbox and in Docker.
 
-    python3 -m patchwarden.benchmarks.sandbox_overhead --runs 20 [--json]
+    python3 -m patchwarden.benchmarks.measure.sandbox_overhead --runs 20 [--json]
 
 Cases, measured round-robin in one run so machine load hits them alike:
   bare          subprocess.run, no sandbox

@@ -12,10 +12,10 @@ Bug sets:
                        failure, a slow correct fix, and a test interpreter without coverage.py
                        (a real virtualenv that imports pytest but not coverage).
   --humanevalfix       the 164 HumanEvalFix bugs with their plain command (`--limit N`).
-  --verify-runs WORK   only re-verify the runs of `benchmarks/humanevalfix_template.py --work WORK`.
+  --verify-runs WORK   only re-verify the runs of `benchmarks/measure/template_on_humanevalfix.py --work WORK`.
 
-    python3 benchmarks/claim_integrity.py --sandbox local [--bugs 8] [--workers 2] [--json]
-    python3 -m patchwarden.benchmarks.claim_integrity --patchwarden /other/checkout
+    python3 benchmarks/measure/claim_integrity.py --sandbox local [--bugs 8] [--workers 2] [--json]
+    python3 -m patchwarden.benchmarks.measure.claim_integrity --patchwarden /other/checkout
 
 `--patchwarden DIR` runs the repair CLI of another checkout (e.g. an older commit) so that
 claims can be compared before and after a change; the verification is the same.
@@ -35,9 +35,9 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
-from patchwarden.benchmarks.humanevalfix import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.benchmarks.humanevalfix_repos import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
 
 VARIANTS = {"x": " -x", "maxfail": " --maxfail=1", "lf": " --lf"}
 GIT_IDENT = ["-c", "user.name=patchwarden", "-c", "user.email=bench@patchwarden.invalid", "-c", "commit.gpgsign=false"]
@@ -239,7 +239,7 @@ def summarise(records: list[dict]) -> dict:
 
 
 def verify_runs(work: Path) -> list[dict]:
-    """Records of a humanevalfix_template.py work dir, ready for `verify`."""
+    """Records of a template_on_humanevalfix.py work dir, ready for `verify`."""
     from patchwarden.repair.artifacts import read_json
 
     records = []
@@ -262,7 +262,7 @@ def main() -> None:
     ap.add_argument("--bugs", type=int, default=8, help="HumanEvalFix bugs in the integrity set (each under -x, --maxfail=1, --lf)")
     ap.add_argument("--humanevalfix", action="store_true", help="the HumanEvalFix bugs with their plain command instead")
     ap.add_argument("--limit", type=int, default=None, help="with --humanevalfix: only the first N bugs")
-    ap.add_argument("--verify-runs", default=None, metavar="WORK", help="only re-verify a humanevalfix_template.py --work folder")
+    ap.add_argument("--verify-runs", default=None, metavar="WORK", help="only re-verify a template_on_humanevalfix.py --work folder")
     ap.add_argument("--patchwarden", default=str(ROOT), help="checkout whose `python -m patchwarden.cli repair` makes the claims")
     ap.add_argument("--workers", type=int, default=2, help="bugs repaired at once")
     ap.add_argument("--time-budget", type=float, default=120.0, help="seconds of validation per bug (repair --time-budget)")

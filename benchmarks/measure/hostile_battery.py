@@ -1,6 +1,6 @@
 """Hostile tests against each sandbox backend: how many attacks does each contain?
 
-    python3 -m patchwarden.benchmarks.hostile_battery [--backends local,docker] [--json]
+    python3 -m patchwarden.benchmarks.measure.hostile_battery [--backends local,docker] [--json]
 
 Each attack is a test command run through a sandbox opened over a small git repository
 (`calc.py` whose `add` returns `a - b`) by an *owner* process of its own, so that an attack
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-battery-" + uuid.uuid4().hex[:12]  # the owner's fake API key
 CAP_MB = 256  # the battery's disk cap; the disk fill writes 4x that
 
@@ -297,7 +297,7 @@ def run_attack(backend: str, attack: Attack, ctx: dict) -> tuple[bool | None, st
     spec = {"backend": backend, "repo": ctx["repo"], "code": attack.code, "then": attack.then,
             "timeout": attack.timeout, "params": ctx["params"]}
     env = {**os.environ, "OPENAI_API_KEY": SECRET}
-    proc = subprocess.run([sys.executable, "-m", "patchwarden.benchmarks.hostile_battery", "--owner", json.dumps(spec), OWNER_MARK],
+    proc = subprocess.run([sys.executable, "-m", "patchwarden.benchmarks.measure.hostile_battery", "--owner", json.dumps(spec), OWNER_MARK],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     report = json.loads(lines[-1]) if lines else {"owner_exit": proc.returncode}

@@ -1,6 +1,6 @@
 """SRepair on multi-function bugs, with and without --functions, against a scripted model server.
 
-The bugs (benchmarks/multifunction_bugs.py) are real functions copied from CPython's standard
+The bugs (benchmarks/measure/multifunction_bugs.py) are real functions copied from CPython's standard
 library with a bug injected across 2 to 4 of them; three fixes need an import the buggy module
 lacks. A local OpenAI-compatible server on 127.0.0.1 answers like a model that knows the
 reference: each patch prompt gets the stdlib version of every function it shows (with the
@@ -8,7 +8,7 @@ imports the fix needs above it), each suggestion prompt a generic root cause. Th
 runs for real (baseline in a sandbox, localization, HTTP calls, extraction, import merging,
 validation), once with `--functions` pinned to the functions the fix changes and once without.
 
-    python3 -m patchwarden.benchmarks.multifunction_scripted [--mode both|pinned|auto] [--bug ID] [--check]
+    python3 -m patchwarden.benchmarks.measure.multifunction_scripted [--mode both|pinned|auto] [--bug ID] [--check]
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 
-from patchwarden.benchmarks.multifunction_bugs import BUGS, Bug, check, make_repo, reference
+from patchwarden.benchmarks.measure.multifunction_bugs import BUGS, Bug, check, make_repo, reference
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 

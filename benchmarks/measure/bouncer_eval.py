@@ -1,6 +1,6 @@
 """Benchmark: the heuristic input bouncer and the evidence output bouncer on HumanEvalFix.
 
-    python3 -m patchwarden.benchmarks.bouncer_eval [--tasks N] [--json]
+    python3 -m patchwarden.benchmarks.measure.bouncer_eval [--tasks N] [--json]
 
 Input side. Each HumanEvalFix bug becomes issues written at four levels of detail, labelled
 as they are written with the BouncerBench 0-3 scale: 0 a well-specified report (function
@@ -37,7 +37,7 @@ from patchwarden.bouncer.heuristic import HeuristicInputBouncer
 from patchwarden.bouncer.metrics import score_side
 from patchwarden.sandboxes import Limits, open_sandbox
 
-DATA = Path(__file__).with_name("data") / "humanevalfix-python.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "data" / "humanevalfix-python.jsonl"
 HELD_OUT = ("c", "d")
 
 # -- issue templates: {fname} {call} {expected} {actual} {summary} {sig} ----------------------

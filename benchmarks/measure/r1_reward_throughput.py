@@ -1,6 +1,6 @@
 """Sandboxed Repair-R1 reward throughput: completions scored per second, in parallel vs one at a time.
 
-    python3 benchmarks/r1_reward_throughput.py [--bugs 24] [--workers N]
+    python3 benchmarks/measure/r1_reward_throughput.py [--bugs 24] [--workers N]
 
 Completions are built from real HumanEvalFix bugs: three generated tests (taken from the hidden
 asserts) and a fix (the reference for even rows, the buggy code for odd rows), so every reward

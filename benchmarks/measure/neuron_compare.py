@@ -5,7 +5,7 @@ each `ls` case from the original model with every method and prints: success rat
 tokens top-1, teacher-forced), specificity (other groups' top-1 answers unchanged), neurons and
 parameters changed, seconds per repair.  Everything is measured side by side in one run.
 
-    python3 -m patchwarden.benchmarks.neuron_compare [--kind gpt2|llama] [--scales 1,300] [--seed 0]
+    python3 -m patchwarden.benchmarks.measure.neuron_compare [--kind gpt2|llama] [--scales 1,300] [--seed 0]
 """
 from __future__ import annotations
 

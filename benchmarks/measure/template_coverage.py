@@ -4,7 +4,7 @@ A sanity figure for the operator set, not a repair benchmark (no tests are run):
 buggy function goes through `TemplateEngine` with uniform line scores, and a bug counts as covered
 when one candidate equals the canonical solution after `ast.unparse` normalisation.
 
-    python3 -m patchwarden.benchmarks.template_coverage [--max-candidates N] [--misses] [--json]
+    python3 -m patchwarden.benchmarks.measure.template_coverage [--max-candidates N] [--misses] [--json]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from patchwarden.repair.core import BugContext, SuspiciousFunction, normalize_so
 from patchwarden.repair.engines.template import TemplateEngine, function_info
 from patchwarden.repair.pyast import safe_parse
 
-DATA = Path(__file__).resolve().parent / "data" / "humanevalfix-python.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "data" / "humanevalfix-python.jsonl"
 
 
 def extract(text: str, name: str) -> tuple[str, int, int]:

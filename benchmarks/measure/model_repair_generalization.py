@@ -1,6 +1,6 @@
 """Model repair on models nobody tuned for: MINT and IRepair with their DEFAULTS, beside fine-tuning.
 
-A grid of small models the tests never use (benchmarks/repair_worlds.py: GPT-2 and LLaMA layouts,
+A grid of small models the tests never use (benchmarks/measure/repair_worlds.py: GPT-2 and LLaMA layouts,
 2/4/8 layers, widths 64-256, four corpora, several seeds, one or two injected errors each, a
 byte-level BPE tokenizer) is trained once and cached.  Every injected error is repaired from the
 original model by each method; per method the table gives
@@ -14,7 +14,7 @@ MINT gets the cases file a user would write (the error plus the other intents' f
 which it uses as locality probes); IRepair gets the error rows and the other intents' lines as
 utility text.  Run (CPU, a few minutes per model):
 
-    python3 -m patchwarden.benchmarks.model_repair_generalization [--models 12] [--cache .cache/repair-worlds] [--out results.json]
+    python3 -m patchwarden.benchmarks.measure.model_repair_generalization [--models 12] [--cache .cache/repair-worlds] [--out results.json]
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from statistics import mean
 
 import torch
 
-from patchwarden.benchmarks.repair_worlds import World, cases, load_or_train, prompt_of, SECOND
+from patchwarden.benchmarks.measure.repair_worlds import World, cases, load_or_train, prompt_of, SECOND
 
 GRID = [  # kind, layers, width, corpus, seed, errors (alternating layouts: any prefix is a mixed grid)
     ("gpt2", 2, 64, "bash", 0, 1), ("llama", 2, 64, "git", 0, 2), ("gpt2", 4, 96, "python", 1, 2),

@@ -1,7 +1,7 @@
 """Toy Repair-R1 run: a tiny random model learns, by GRPO on the real sandboxed rewards, to answer
 with a well-formed test-then-repair answer. Not in CI; prints the first and last 10-step mean rewards.
 
-    python3 benchmarks/r1_toy.py [--steps 60] [--out /tmp/r1-toy]
+    python3 benchmarks/measure/r1_toy.py [--steps 60] [--out /tmp/r1-toy]
 
 The tokenizer is trained on the answer itself (merges cross spaces and newlines), so the answer is
 a few tokens of a ~100-token vocabulary: a random policy emits it rarely, and GRPO has to make it

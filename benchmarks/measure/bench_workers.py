@@ -1,7 +1,7 @@
 """Scaling of `patchwarden bench run`: the same dataset with 1 worker and with N workers,
 side by side, then one report comparing both (PNGs included).
 
-    python -m patchwarden.benchmarks.bench_workers --limit 164 --workers 2 --report docs/bench
+    python -m patchwarden.benchmarks.measure.bench_workers --limit 164 --workers 2 --report docs/bench
 
 Prints bugs, plausible, fixed-equal-to-reference, wall time per run and the speed-up.
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench_run(dataset: str, out: Path, workers: int, extra: list[str]) -> tuple[dict, float]:

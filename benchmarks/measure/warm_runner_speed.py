@@ -1,7 +1,7 @@
 """Warm runner vs cold runner: validated candidates per second, side by side, one worker.
 
-    python3 -m patchwarden.benchmarks.warm_runner_speed                 # local, and docker when ready
-    python3 -m patchwarden.benchmarks.warm_runner_speed --sandbox local --candidates 50 --json
+    python3 -m patchwarden.benchmarks.measure.warm_runner_speed                 # local, and docker when ready
+    python3 -m patchwarden.benchmarks.measure.warm_runner_speed --sandbox local --candidates 50 --json
 
 Builds a small repo (a package of a few functions, 12 tests, one bug), makes ~50 candidate
 patches of the buggy function (textual variants), and validates the same candidates with the

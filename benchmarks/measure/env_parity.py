@@ -1,6 +1,6 @@
 """The same real-project bug repaired through the local and the Docker sandbox (issue 17).
 
-    python3 -m patchwarden.benchmarks.env_parity [--package referencing] [--work DIR] [--json]
+    python3 -m patchwarden.benchmarks.measure.env_parity [--package referencing] [--work DIR] [--json]
 
 The project is a real open-source package as installed on this machine (default
 `referencing`, whose dependency `rpds` is not in the sandbox image), copied into a fresh git
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@invalid", "-c", "commit.gpgsign=false"]
 # package -> (file, buggy replacement of one line, test files to drop: they need data outside the package)
 BUGS = {

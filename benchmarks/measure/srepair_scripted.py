@@ -7,7 +7,7 @@ full pipeline runs for real: baseline tests, localization, prompts, HTTP calls t
 `openai` client, extraction, splicing, validation in a sandbox. It measures everything around
 the model: the answers are right, so every lost bug is a loss of the tool.
 
-    python3 -m patchwarden.benchmarks.srepair_scripted [--limit N] [--jobs 2] [--out DIR]
+    python3 -m patchwarden.benchmarks.measure.srepair_scripted [--limit N] [--jobs 2] [--out DIR]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-from patchwarden.benchmarks.humanevalfix import load_rows, make_bug_repo
+from patchwarden.benchmarks.humanevalfix_repos import load_rows, make_bug_repo
 from patchwarden.repair.core import normalize_source
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 

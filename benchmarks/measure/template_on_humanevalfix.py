@@ -5,7 +5,7 @@ template engine and one validation worker. Printed: plausible count, median and 
 time per bug, candidates validated per second, and — on the same candidates, side by side —
 the speed-up of the warm runner over re-running the bare test command per candidate.
 
-    python3 benchmarks/humanevalfix_template.py --sandbox local [--limit N] [--cold-sample 10] [--json]
+    python3 benchmarks/measure/template_on_humanevalfix.py --sandbox local [--limit N] [--cold-sample 10] [--json]
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 
-from patchwarden.benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.benchmarks.humanevalfix_repos import bug_id, load_rows, make_bug_repo  # noqa: E402
 from patchwarden.repair.artifacts import read_json, read_jsonl  # noqa: E402
 from patchwarden.repair.config import RepairConfig  # noqa: E402
 from patchwarden.repair.core import Candidate, TestResult  # noqa: E402
