@@ -35,9 +35,9 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from patchwarden.benchmarks.humanevalfix_repos import TEST_CMD, bug_id, load_rows, make_bug_repo
 
-from patchwarden.benchmarks.humanevalfix_repos import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 VARIANTS = {"x": " -x", "maxfail": " --maxfail=1", "lf": " --lf"}
 GIT_IDENT = ["-c", "user.name=patchwarden", "-c", "user.email=bench@patchwarden.invalid", "-c", "commit.gpgsign=false"]

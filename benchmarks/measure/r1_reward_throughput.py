@@ -15,11 +15,10 @@ import argparse
 import os
 import time
 
-
-from patchwarden.repair.r1.answer import render_answer  # noqa: E402
-from patchwarden.repair.r1.dataset import load_humanevalfix  # noqa: E402
-from patchwarden.repair.r1.executor import TestRunner  # noqa: E402
-from patchwarden.repair.r1.rewards import score_completion, score_many  # noqa: E402
+from patchwarden.repair.r1.answer import render_answer
+from patchwarden.repair.r1.dataset import load_humanevalfix
+from patchwarden.repair.r1.executor import TestRunner
+from patchwarden.repair.r1.rewards import score_completion, score_many
 
 
 def completions(rows: list[dict]) -> list[str]:

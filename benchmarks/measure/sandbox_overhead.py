@@ -23,8 +23,7 @@ import sys
 import time
 from typing import Callable
 
-
-from patchwarden.sandboxes import DEFAULT_IMAGE, Limits, open_sandbox  # noqa: E402
+from patchwarden.sandboxes import DEFAULT_IMAGE, Limits, open_sandbox
 
 # The real interpreter on the host (a pyenv/asdf shim would add its own startup cost);
 # the image's python3 in Docker. Both are CPython 3.11.

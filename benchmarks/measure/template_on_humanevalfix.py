@@ -16,14 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from patchwarden.benchmarks.humanevalfix_repos import bug_id, load_rows, make_bug_repo  # noqa: E402
-from patchwarden.repair.artifacts import read_json, read_jsonl  # noqa: E402
-from patchwarden.repair.config import RepairConfig  # noqa: E402
-from patchwarden.repair.core import Candidate, TestResult  # noqa: E402
-from patchwarden.repair.pipeline import run_repair  # noqa: E402
-from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout  # noqa: E402
-from patchwarden.sandboxes import Limits, SandboxSpec, resolve_backend  # noqa: E402
+from patchwarden.benchmarks.humanevalfix_repos import bug_id, load_rows, make_bug_repo
+from patchwarden.repair.artifacts import read_json, read_jsonl
+from patchwarden.repair.config import RepairConfig
+from patchwarden.repair.core import Candidate, TestResult
+from patchwarden.repair.pipeline import run_repair
+from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout
+from patchwarden.sandboxes import Limits, SandboxSpec, resolve_backend
 
 
 def repair_all(rows, backend: str, work: Path, max_candidates: int, time_budget: float, jobs: int = 1) -> list[dict]:
