@@ -1,4 +1,4 @@
-"""`patchwarden bouncerbench`: score, run and export bouncers on BouncerBench (issue #5)."""
+"""`patchwarden bouncerbench`: score, run and export bouncers on BouncerBench."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,10 +26,8 @@ def load_model_or_fail(spec: str | None, api_base: str | None):
     """A `repair.models.Model` from a spec such as openai:NAME; one clean line when impossible."""
     if not spec:
         fail("the llm bouncer needs a model: pass --model openai:NAME (with --api-base for a local server)")
-    try:
-        from patchwarden.repair.models import load_model
-    except ImportError:
-        fail("model backends are not available in this build (repair.models.load_model is missing); use --bouncer heuristic")
+    from patchwarden.repair.models import load_model
+
     try:
         return load_model(spec, api_base=api_base) if api_base else load_model(spec)
     except Exception as exc:  # the backends raise ModelError with a message that names the fix

@@ -49,12 +49,9 @@ def choose_sandbox(requested: str, image: str | None, test_cmd: str, repo: Path,
     if requested == "local":
         return SandboxChoice(SandboxSpec("local", image, limits))
     image_name = image or DEFAULT_IMAGE
-    try:
-        from patchwarden.sandboxes.docker_sandbox import docker_ready
+    from patchwarden.sandboxes.docker_sandbox import docker_ready
 
-        ready, why = docker_ready(image_name)
-    except ImportError as exc:
-        ready, why = False, f"the docker Python package is missing ({exc})"
+    ready, why = docker_ready(image_name)  # a missing docker package is a (False, why) too
     if not ready:
         return _local_or_fail(requested, image, limits, why)
     mounts = plan_mounts(test_cmd, repo)
@@ -84,7 +81,7 @@ def _local_or_fail(requested: str, image: str | None, limits: Limits, why: str, 
 
 
 def _confinement() -> str:
-    """How the local backend is confined, when it can say (sandboxes.local.confinement, issue 16)."""
+    """How the local backend is confined, when it can say (sandboxes.local.confinement)."""
     from patchwarden.sandboxes import local
 
     confinement = getattr(local, "confinement", None)

@@ -1,4 +1,5 @@
-"""Where untrusted code runs: `local` (process group + rlimits) and `docker` (no network).
+"""Where untrusted code runs: `local` (bubblewrap where it works, rlimits, a process group)
+and `docker` (a container without network).
 
     from patchwarden.sandboxes import open_sandbox
     with open_sandbox("local", "path/to/repo") as sbx:
@@ -22,10 +23,8 @@ def resolve_backend(backend: str, image: str | None = None) -> str:
         raise SandboxError(f"unknown sandbox backend {backend!r}: choose one of local, docker, auto")
     if backend != "auto":
         return backend
-    try:
-        from .docker_sandbox import docker_ready
-    except ImportError:
-        return "local"
+    from .docker_sandbox import docker_ready
+
     ok, _why = docker_ready(image or DEFAULT_IMAGE)
     return "docker" if ok else "local"
 

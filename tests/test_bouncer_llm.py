@@ -2,16 +2,14 @@
 through `load_model("openai:...", api_base=...)` and the real `openai` client."""
 import json
 
-import pytest
 from bouncer_helpers import run_cli
 
 from patchwarden.bouncer.decision import UNPARSED
 from patchwarden.bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
 from patchwarden.bouncer.gate import input_gate
 from patchwarden.bouncer.llm import LLMInputBouncer, LLMOutputBouncer, parse_answer
-
-scripted = pytest.importorskip("patchwarden.repair.models.scripted_server", reason="model backends (issue #4) not merged yet")
-from patchwarden.repair.models import load_model  # noqa: E402
+from patchwarden.repair.models import load_model
+from patchwarden.repair.models import scripted_server as scripted
 
 
 def server_with(answers):

@@ -14,10 +14,8 @@ BACKENDS = {"local": None, "docker": DOCKER_IMAGE}
 
 
 def docker_status() -> tuple[bool, str]:
-    try:
-        from patchwarden.sandboxes.docker_sandbox import docker_ready
-    except ImportError:
-        return False, "the docker sandbox backend is not in this tree yet"
+    from patchwarden.sandboxes.docker_sandbox import docker_ready
+
     return docker_ready(DOCKER_IMAGE)
 
 

@@ -356,11 +356,9 @@ def battery(backend: str, only: list[str] | None = None) -> list[dict]:
 def _fork_guard(backend: str) -> str | None:
     if backend != "local":
         return None
-    try:
-        from patchwarden.sandboxes.local import confinement, pids_cgroup_parent
-    except ImportError:
-        return None
-    confined = confinement()[0] if callable(confinement) else False
+    from patchwarden.sandboxes.local import confinement, pids_cgroup_parent
+
+    confined = confinement()[0]
     if os.geteuid() == 0 and not confined and pids_cgroup_parent() is None:
         return "nothing caps processes here (root, no pids cgroup, no bubblewrap)"
     return None

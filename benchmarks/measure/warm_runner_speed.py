@@ -36,6 +36,7 @@ from patchwarden.repair.validate import (
 )
 from patchwarden.sandboxes import DEFAULT_IMAGE, open_spec
 from patchwarden.sandboxes.base import SandboxSpec
+from patchwarden.sandboxes.docker_sandbox import docker_ready
 
 PACKAGE = {
     "geo/__init__.py": "",
@@ -200,14 +201,6 @@ class _Borrowed:
 
     def __exit__(self, *exc):
         pass
-
-
-def docker_ready(image: str) -> tuple[bool, str]:
-    try:
-        from patchwarden.sandboxes.docker_sandbox import docker_ready as ready
-    except ImportError:
-        return False, "the docker backend is not in this tree"
-    return ready(image)
 
 
 def run_backend(backend: str, count: int, cold_count: int | None) -> dict:

@@ -51,13 +51,11 @@ class HFPolicy:
 
 
 def load_policy(spec: str):
-    """`hf:PATH_OR_ID` in-process; other specs (openai:, vllm:) through `repair.models.load_model` when present."""
+    """`hf:PATH_OR_ID` in-process; other specs (openai:, vllm:) through `repair.models.load_model`."""
+    from patchwarden.repair.models import load_model
+
     if spec.startswith("hf:"):
         return HFPolicy(spec[3:])
-    try:
-        from patchwarden.repair.models import load_model  # type: ignore[attr-defined]
-    except ImportError:
-        raise PolicyLoadError(f"model spec {spec!r} is not supported here: use --model hf:PATH_OR_ID") from None
     try:
         return load_model(spec)
     except Exception as exc:

@@ -110,24 +110,15 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
     """
     from patchwarden.repair.pipeline import RepairInputError
 
-    from .generate import HFPolicy, PolicyLoadError
+    from patchwarden.repair.models import load_model
 
     if not cfg.model and not getattr(cfg, "replay", None):
         raise RepairInputError("--engine policy needs a trained policy: pass --model hf:DIR (from `patchwarden train grpo`)")
     try:
-        from patchwarden.repair.models import load_model
-    except ImportError:
-        load_model = None
-    try:
-        if load_model is not None:
-            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost,
-                    "price_in": cfg.price_in, "price_out": cfg.price_out}
-            model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
-                               resume=cfg.resume)
-        elif cfg.model.startswith("hf:"):
-            model = HFPolicy(cfg.model[3:])
-        else:
-            raise PolicyLoadError(f"model spec {cfg.model!r} needs repair.models; use --model hf:DIR")
+        caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost,
+                "price_in": cfg.price_in, "price_out": cfg.price_out}
+        model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
+                           resume=cfg.resume)
     except Exception as exc:
         raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
     max_tokens = check_context(model, 2048, RepairInputError)
@@ -154,8 +145,6 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
 
 
 def _is_model_error(exc: Exception) -> bool:
-    try:
-        from patchwarden.repair.models.budget import ModelError
-    except ImportError:
-        return False
+    from patchwarden.repair.models.budget import ModelError
+
     return isinstance(exc, ModelError)
