@@ -12,10 +12,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class UsageProblem(Exception):
-    """Bad input from the user: printed as one line, exit 2, no traceback."""
-
-
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clean error line naming the problem and the fix, then exit."""
     from rich.markup import escape
@@ -84,7 +80,3 @@ def print_json(obj: Any, schema: str | None = None) -> None:
 def _write_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     sys.stdout.flush()
-
-
-def not_built(group: str, issue: str) -> NoReturn:
-    fail(f"`patchwarden {group}` is not built yet ({issue}); see `patchwarden --help` for what works today", 2)

@@ -11,7 +11,6 @@ NUM = {"type": "number"}
 INT = {"type": "integer"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
-NUM_OR_NULL = {"type": ["number", "null"]}
 STR_OR_NULL = {"type": ["string", "null"]}
 LIST_STR = {"type": "array", "items": STR}
 OBJ = {"type": "object"}

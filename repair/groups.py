@@ -110,7 +110,7 @@ def plan_groups(ctx: BugContext, *, max_functions: int = 3, max_group: int = 4, 
         g.first = g.first or first
 
     fns = [s.function for s in pool]
-    ends, called_together = [], []
+    ends = []
     for result in ctx.failing:
         stack = stack_functions(result, fns)
         if stack:

@@ -155,11 +155,6 @@ class ForkServer:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def restart(self) -> None:
-        with self._lock:
-            self._kill()
-            self._start()
-
     def _request(self, req: dict, timeout: float) -> dict:
         """Send one request and wait for its answer; a dead or stuck server is restarted."""
         with self._lock:
@@ -273,11 +268,6 @@ class ForkServerPool:
 
         with ThreadPoolExecutor(max_workers=len(self.servers)) as ex:
             return list(ex.map(lambda c: self.run_python(c, timeout), codes))
-
-    async def arun_python(self, code: str, timeout: float = 10.0) -> ExecResult:
-        import asyncio
-
-        return await asyncio.to_thread(self.run_python, code, timeout)
 
     def close(self) -> None:
         for server in self.servers:

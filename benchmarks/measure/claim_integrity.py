@@ -55,7 +55,8 @@ def _git_repo(dest: Path, files: dict[str, str]) -> Path:
 
 
 # One-character bugs whose first failing test (sorted first, so `-x` stops on it) is passed by a
-# wrong candidate that the tests after it reject: the shape of the false claims issue 11 reports.
+# wrong candidate that the tests after it reject: the shape of a false claim
+# under `-x` (a plausible verdict from a run that stopped early).
 STOP_TRAPS = {
     "trap-first-non-positive": {
         "nums.py": "def first_non_positive(xs):\n    for x in xs:\n        if x > 0:\n            return x\n    return None\n",
@@ -126,7 +127,7 @@ def integrity_bugs(work: Path, n_hef: int) -> list[dict]:
         for extra in VARIANTS.values():
             bid = f"{name}{extra.replace(' ', '_')}"
             repo = _git_repo(work / "repos" / bid, files)
-            bugs.append({"id": bid, "repo": str(repo), "test_cmd": "python3 -m pytest -q" + extra})
+            bugs.append({"id": bid, "repo": str(repo), "test_cmd": TEST_CMD + extra})
     for name, maker in (("preexisting-failure", preexisting_failure_repo), ("slow-correct-fix", slow_fix_repo)):
         repo, cmd = maker(work / "repos" / name)
         bugs.append({"id": name, "repo": str(repo), "test_cmd": cmd})
