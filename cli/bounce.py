@@ -1,4 +1,4 @@
-"""`patchwarden bounce`: judge one issue or one patch (issue #5). Exit 0 = accept, 3 = bounce."""
+"""`patchwarden bounce`: judge one issue or one patch. Exit 0 = accept, 3 = bounce."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""`patchwarden train` (issue #6): Repair-R1 datasets, GRPO training and evaluation.
+"""`patchwarden train`: Repair-R1 datasets, GRPO training and evaluation.
 
 Heavy libraries (torch, transformers, trl, datasets) are imported inside the commands.
 """

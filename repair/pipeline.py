@@ -399,7 +399,7 @@ def _record_usage(outcome: RepairOutcome, engines: list) -> None:
 
 
 def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
-    """The input bouncer (issue #5): the decision when the issue is too vague to act on, else None."""
+    """The input bouncer: the decision when the issue is too vague to act on, else None."""
     if not cfg.bounce or not ctx.issue:
         return None
     from patchwarden.bouncer.gate import input_gate
@@ -413,7 +413,7 @@ def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:
 
 
 def _output_gate(cfg, ctx, best, patch, plausible, validations, cands) -> dict | None:
-    """The output bouncer (issue #5): judge the best patch from the run's evidence; None when off."""
+    """The output bouncer: judge the best patch from the run's evidence; None when off."""
     if not cfg.bounce:
         return None
     from patchwarden.bouncer.evidence import PatchEvidence

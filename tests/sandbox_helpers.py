@@ -195,7 +195,7 @@ class SandboxContract:
         assert tree_digest(source) == source_digest
         assert (source / "data.txt").read_text() == "original\n"
 
-    # -- hostile tests (issue 16): what a test must not do to its host ---------------
+    # -- hostile tests: what a test must not do to its host -------------------------
     def test_symlink_out_of_the_copy_cannot_write_outside(self, sbx, tmp_path):
         """L1: a (committed) symlink pointing outside the copy."""
         self.require_containment(sbx)

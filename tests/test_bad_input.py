@@ -1,4 +1,4 @@
-"""Issue 16, bad input and faults: every bad input gets one clean line and exit 2 before any
+"""Bad input and faults: every bad input gets one clean line and exit 2 before any
 work; a torn JSONL tail never breaks --resume; --branch commits the patch and nothing else.
 
 The bad inputs are the cases of scripts/bad_input_table.py (which also writes docs/bad-input.md),

@@ -1,4 +1,4 @@
-"""Issue 18: model engines beyond one function, against a scripted model server on 127.0.0.1.
+"""Model engines beyond one function, against a scripted model server on 127.0.0.1.
 
 - a bug spanning two functions is repaired without --functions (groups from the failing tests);
 - an answer that puts an import line above the fixed function is repaired, the import in the diff;

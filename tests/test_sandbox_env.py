@@ -1,4 +1,4 @@
-"""The user's environment in the sandbox (issue 17): a project tested from its own virtualenv
+"""The user's environment in the sandbox: a project tested from its own virtualenv
 is repaired with the default `--sandbox auto`, through Docker (the venv mounted read-only) or
 through local when Docker cannot serve it; environment failures are errors (exit 4), never
 repair results; the image has `python`, `patch`, `git`, pytest and coverage."""
@@ -280,5 +280,5 @@ def test_no_tracer_is_an_environment_error_never_a_repair_result(tmp_path):
     assert "no function of the repository is implicated" not in proc.stdout + proc.stderr
     if proc.returncode == 4:
         assert "environment error" in proc.stderr and "tracer" in proc.stderr and "coverage" in proc.stderr
-    else:  # a stdlib tracer fallback (issue 11) recorded the coverage: then the bug is repaired
+    else:  # the stdlib tracer fallback recorded the coverage: then the bug is repaired
         assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr

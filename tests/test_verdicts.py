@@ -1,4 +1,4 @@
-"""Verdicts a user can trust (issue 11): the whole suite for patchwarden's runs, confirmation by the
+"""Verdicts a user can trust: the whole suite for patchwarden's runs, confirmation by the
 user's exact command, timeouts that do not reject slow correct code, localization without
 coverage.py, and the doctor's test-interpreter check."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The same real-project bug repaired through the local and the Docker sandbox (issue 17).
+"""The same real-project bug repaired through the local and the Docker sandbox.
 
     python3 -m patchwarden.benchmarks.measure.env_parity [--package referencing] [--work DIR] [--json]
 

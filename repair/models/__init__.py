@@ -1,4 +1,4 @@
-"""Model backends shared by repair, bouncers and training (issue #4).
+"""Model backends shared by repair, bouncers and training.
 
 The protocol every backend implements:
 
