@@ -208,7 +208,7 @@ def read_junit(xml: bytes | str, runner: str) -> list[ReportCase]:
     def walk(node: ET.Element, suites: list[str]) -> None:
         for child in node:
             if child.tag == "testsuite":
-                name = child.get("name", "")
+                name = child.get("file") or child.get("name", "")  # a JS suite that names its file
                 # A JVM suite is the class (the case carries it); a JS suite is a describe block or file.
                 walk(child, suites if runner in JVM_RUNNERS else [*suites, name])
             elif child.tag == "testcase":

@@ -54,6 +54,8 @@ class Java(Language):
 
     def visit(self, node, scope, data, path, out) -> None:
         for child in node.named_children:
+            if child.type in ("method_declaration", "constructor_declaration") and child.child_by_field_name("body") is None:
+                continue  # abstract and interface methods: no code to repair
             if child.type in ("method_declaration", "constructor_declaration"):
                 name = text_of(child.child_by_field_name("name"), data)
                 part = name + self.signature(child, data)
