@@ -112,6 +112,37 @@ class Language:
                             source=text_of(outer, data), docstring=docstring,
                             comments=leading_comments(outer, data), language=self.name)
 
+    # -- prompts
+    class_types: tuple[str, ...] = ()  # node types whose members give a method its class context
+    body_field = "body"
+
+    def class_context(self, fn: FunctionInfo, file_text: str) -> str | None:
+        """An outline of the class holding `fn`: its header, fields, and the other members' signatures
+        with bodies elided (`fn` itself marked). None when `fn` is not a method."""
+        if not self.class_types:
+            return None
+        data = file_text.encode()
+        node = self.parse(data, fn.path).root_node.descendant_for_byte_range(fn.start_byte, fn.end_byte)
+        while node is not None and node.type not in self.class_types:
+            node = node.parent
+        if node is None or node.child_by_field_name(self.body_field) is None:
+            return None
+        body = node.child_by_field_name(self.body_field)
+        lines = [data[node.start_byte:body.start_byte].decode(errors="replace").strip() + " {"]
+        for member in body.named_children:
+            if member.start_byte == fn.start_byte or (member.start_byte <= fn.start_byte and fn.end_byte <= member.end_byte
+                                                      and member.end_byte - member.start_byte == fn.end_byte - fn.start_byte):
+                lines.append(f"    // {fn.name}: the method to fix (shown above)")
+                continue
+            inner = member.child_by_field_name("body") or member.child_by_field_name("value")
+            if inner is not None and inner.type in ("block", "constructor_body", "statement_block", "class_body"):
+                head = data[member.start_byte:inner.start_byte].decode(errors="replace").strip()
+                lines.append(f"    {' '.join(head.split())} {{ ... }}")
+            elif "comment" not in member.type:
+                lines.append("    " + " ".join(text_of(member, data).split()))
+        lines.append("}")
+        return "\n".join(lines)
+
     # -- traces
     def frames(self, text: str, workdir: str, files: list[str]) -> list[tuple[str, int, str]]:
         """(repo-relative path, line, function) of each frame of a repository file, outermost first."""

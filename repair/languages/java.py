@@ -23,6 +23,7 @@ class Java(Language):
     call_types = ("method_invocation", "object_creation_expression")
     argument_list_types = ("argument_list",)
     condition_parents = ("if_statement", "while_statement", "do_statement", "for_statement", "ternary_expression")
+    class_types = CLASS_TYPES
 
     def is_test_file(self, relpath: str) -> bool:
         stem = Path(relpath).stem

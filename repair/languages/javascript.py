@@ -30,6 +30,7 @@ class JavaScript(Language):
     command_words = ("node", "npm", "npx", "yarn", "pnpm", "jest", "vitest", "mocha")
     condition_parents = ("if_statement", "while_statement", "do_statement", "for_statement", "ternary_expression")
     null_literal = "null"
+    class_types = CLASS_TYPES
 
     def is_test_file(self, relpath: str) -> bool:
         name = Path(relpath).name
