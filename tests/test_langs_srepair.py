@@ -98,3 +98,23 @@ def test_javascript_example_repaired_by_srepair_end_to_end(tmp_path):
     assert "+  return values.filter((v) => v === 0).length;" in out.patch
     assert "```javascript\n/** How many entries" in prompt  # the leading comment, in the language's fence
     assert "## Trigger Test\n`countZeros ignores values that only compare equal to zero`\n```javascript\ntest(" in prompt
+
+
+def test_policy_engine_in_java_through_a_real_server(tmp_path):
+    from patchwarden.repair.models import load_model
+    from patchwarden.repair.r1.policy_engine import PolicyEngine
+
+    repo = tmp_path / "range"
+    shutil.copytree(EXAMPLES / "java-range", repo)
+    text = (repo / RANGE).read_text()
+    fn = next(f for f in extract_functions(text, RANGE) if f.qualname == "com.example.Range.contains(int)")
+    ctx = BugContext(repo, "mvn -o -q test", [], [SuspiciousFunction(fn, 1.0)])
+    good = f'```json\n["new Range(1, 5).contains(1)"]\n```\n```java\n{JAVA_FIX}\n```'
+    with ScriptedChatServer(lambda req: [good, "```java\nnothing useful\n```"]) as srv:
+        engine = PolicyEngine(load_model("openai:m", api_base=srv.base_url), top_functions=1, samples=2)
+        cands = list(engine.generate(ctx))
+        prompt = srv.requests[0]["messages"][-1]["content"]
+    assert "buggy Java function" in prompt and "```java\npublic boolean contains(int x) {" in prompt and "```python" not in prompt
+    assert len(cands) == 1 and engine.rejected == 1
+    assert cands[0].meta["tests"] == ["new Range(1, 5).contains(1)"]
+    assert "        return x >= lo && x <= hi;" in patched_files(repo, cands[0])[RANGE]
