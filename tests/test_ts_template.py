@@ -52,8 +52,9 @@ def test_java_comparison_boolean_negation_constant(tmp_path):
 
 
 def test_java_arithmetic_off_by_one_and_argument_swap(tmp_path):
-    got = candidates(tmp_path, "src/main/java/p/C.java", JAVA, "p.C.diff(int,int)", ["arithmetic"])
+    got = candidates(tmp_path, "src/main/java/p/C.java", JAVA, "p.C.diff(int,int)", ["arithmetic", "swap_operands"])
     assert "int diff(int a, int b) { return a + b; }" in got
+    assert "int diff(int a, int b) { return b - a; }" in got
     got = candidates(tmp_path, "src/main/java/p/C.java", JAVA, "p.C.at(int[],int)", ["off_by_one"])
     assert got == ["int at(int[] xs, int i) { return xs[i + 1]; }", "int at(int[] xs, int i) { return xs[i - 1]; }"]
     got = candidates(tmp_path, "src/main/java/p/C.java", JAVA, "p.C.call(int,int)", ["swap_args", "off_by_one"])

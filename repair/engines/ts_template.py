@@ -2,7 +2,8 @@
 JavaScript, TypeScript): each proposes single text edits inside one function, ranked by prior.
 
 Operators (their names match the Python operators of fix_patterns.PRIORS where the pattern is the same):
-comparison (`<` <-> `<=`, `==` <-> `!=`...), arithmetic, boolean (`&&` <-> `||`), off_by_one (integer
+comparison (`<` <-> `<=`, `==` <-> `!=`...), arithmetic, swap_operands (`a - b` -> `b - a`), boolean
+(`&&` <-> `||`), off_by_one (integer
 literals and comparison bounds +-1, indexes +-1), negation (conditions negated, `!` removed),
 constant (`true` <-> `false`), swap_args (adjacent call arguments), guard (a `null` guard on an
 object parameter; JavaScript `a.b` -> `a?.b`), equality (Java `==` <-> `.equals`/`Objects.equals`,
@@ -19,7 +20,8 @@ from patchwarden.repair.languages import get as get_language
 from patchwarden.repair.languages.base import text_of
 
 TS_PRIORS: dict[str, float] = {name: PRIORS[name] for name in
-                               ("comparison", "off_by_one", "arithmetic", "boolean", "negation", "constant", "swap_args", "guard")}
+                               ("comparison", "off_by_one", "arithmetic", "boolean", "negation", "constant", "swap_args",
+                                "swap_operands", "guard")}
 TS_PRIORS["equality"] = 1.0  # `==` for `===` (JS) and `==` for equals (Java): as common as a comparison slip
 TS_OPERATORS = tuple(TS_PRIORS)
 
@@ -134,6 +136,9 @@ class _Collector:
                 if name == "comparison" and not self.java and new in ("<=", ">=", "<", ">") and op in ("===", "!=="):
                     continue
                 self.add(name, where, new, w, f"`{op}` -> `{new}`", line_node=op_node)
+        if op in ("-", "/", "%", "<<", ">>", ">>>"):  # non-commutative: `lo - hi` for `hi - lo`
+            self.add("swap_operands", (left.start_byte, right.end_byte), self.t(right) + self.data[left.end_byte:right.start_byte].decode()
+                     + self.t(left), 1.0, f"swap operands of `{_clip(self.t(n))}`", line_node=n)
         if op in ("<", "<=", ">", ">=") and right.type not in ("decimal_integer_literal", "number"):
             for delta, sign in ((1, "+"), (-1, "-")):
                 self.add("off_by_one", right, f"{self.t(right)} {sign} 1", 0.5, f"bound `{_clip(self.t(right))}` {sign} 1")
