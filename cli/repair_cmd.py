@@ -10,7 +10,7 @@ from patchwarden.cli.common import check_range, console, err_console, fail, prin
 from patchwarden.cli.contract import exit_code_for
 
 REPO_ARG = typer.Argument(..., help="Path of the repository (a folder; git is needed only for --apply/--branch).")
-TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.')
+TEST_CMD = typer.Option(None, "--test-cmd", "-t", help='The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; Maven, Gradle, node --test, Jest, Vitest and Mocha get per-test results from their JUnit reports (docs/languages.md); other commands are judged by exit code.')
 SANDBOX = typer.Option("auto", "--sandbox", help="Where tests run: local (process group with limits), docker (container without network; an interpreter run by path, e.g. a venv's, is mounted read-only) or auto (docker when a dry start shows the test command can run there, else local with a note saying why).")
 IMAGE = typer.Option(None, "--image", help="Docker image (default patchwarden/sandbox:py3, from `patchwarden sandbox build-image --offline`; a project's own from `patchwarden sandbox build-env REPO`).")
 TEST_TIMEOUT = typer.Option(600.0, "--test-timeout", help="Seconds allowed for the baseline run of the whole test suite.")

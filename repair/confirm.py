@@ -70,11 +70,17 @@ def cold_run(spec: SandboxSpec, repo: Path, command: str, files: dict[str, str],
         if files:
             sbx.put_files(files)
         xml = posixpath.join(sbx.workdir, REPORT)
-        res = sbx.run(command, timeout=timeout, env={"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1"})
+        from patchwarden.sandboxes.test_reports import run_with_reports
+
+        # Java/JavaScript runners patchwarden knows give their own JUnit reports (sandboxes/test_reports.py).
+        rr = run_with_reports(sbx, command, timeout, env={"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1"})
+        res = rr.result
         try:
             tests = {n: r.status for n, r in merge_by_nodeid(parse_junit(sbx.read_file(REPORT))).items() if n}
         except Exception:  # no report: not pytest, or it crashed
             tests = {}
+        if rr.cases:
+            tests = {c.nodeid: c.status for c in rr.cases}
     tail = (res.stdout[-1500:] + "\n" + res.stderr[-1500:]).strip()
     return CommandRun(command, res.returncode, round(res.duration, 3), res.timed_out, tests, tail,
                       round(time.monotonic() - start, 3))

@@ -157,7 +157,7 @@ def extract_function(text: str, name: str, original: str, col: int | str = 0, *,
     to tell quoted module code from changed code).
     """
     if language != "python":
-        return Extracted(None, f"extraction for {language} is not supported yet")
+        return Extracted(None, f"extraction for {language} goes through extract_ts.extract_ts_function")
     if not text or not text.strip():
         return Extracted(None, "empty answer")
     found: list[tuple[list[str], list[str], tuple]] = []  # (function lines at col 0, notes, (tree, node))

@@ -34,9 +34,16 @@ def ochiai(ef: int, ep: int, total_failing: int) -> float:
 
 
 def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: list[str] | None = None,
-             static: dict[str, list[str]] | None = None) -> list[SuspiciousFunction]:
+             static: dict[str, list[str]] | None = None, language=None,
+             files: list[str] | None = None) -> list[SuspiciousFunction]:
     """Rank functions by suspiciousness, most suspicious first. `static`: function key -> failing
-    tests that use it (repair.test_calls)."""
+    tests that use it (repair.test_calls). `language` (repair.languages; default Python) reads the
+    traces' frames; `files`: the repository's files of that language, tests included (Java frames
+    name a class, not a path)."""
+    if language is None:
+        frames_of, test_file = (lambda text: traceback_frames(text, workdir)), is_test_file
+    else:
+        frames_of, test_file = (lambda text: language.frames(text, workdir, files or [])), language.is_test_file
     failing = {r.nodeid for r in run.failing}
     passing = set(run.passing)
     by_key = {f.key: f for f in functions}
@@ -47,7 +54,7 @@ def localize(run: TestRun, functions: list[FunctionInfo], workdir: str, pinned: 
     tb_score: dict[str, float] = defaultdict(float)
     for result in run.failing:
         seen: set[str] = set()
-        frames = [fr for fr in traceback_frames(result.traceback, workdir) if not is_test_file(fr[0])]
+        frames = [fr for fr in frames_of(result.traceback) if not test_file(fr[0])]
         for depth, (path, line, _func) in enumerate(reversed(frames)):
             fn = function_at(functions, path, line)
             if fn is None or fn.key in seen:

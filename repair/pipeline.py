@@ -22,9 +22,10 @@ from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
 from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
+from .languages import detect as detect_language, languages_in
 from .envcheck import environment_problem
 from .localize import localize
-from .pytest_cmd import full_suite_command, split_cmd
+from .pytest_cmd import full_suite_command, pytest_args, split_cmd
 from .sandbox_choice import choose_sandbox
 from .source_io import read_source
 from .test_calls import functions_used_by_tests
@@ -107,8 +108,9 @@ def check_inputs(cfg: RepairConfig) -> Path:
         check_srepair_config(cfg)
     if cfg.engine == "policy" and not cfg.model:
         raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
-    if not source_files(repo):
-        raise RepairInputError(f"{repo} holds no Python source files outside tests; point at the repository root")
+    if not languages_in(repo):
+        raise RepairInputError(f"{repo} holds no Python, Java, JavaScript or TypeScript source files outside tests; "
+                               "point at the repository root")
     return repo.resolve()
 
 
@@ -131,14 +133,24 @@ def baseline_stage(cfg: RepairConfig, repo: Path, spec: SandboxSpec, run_dir: Pa
     return run, workdir
 
 
+def repo_language(repo: Path, test_cmd: str, run: TestRun, workdir: str) -> str:
+    """The language to repair in (repair/languages): a mixed repository's failing traces decide."""
+    lang = detect_language(repo, test_cmd, [r.traceback for r in run.failing], workdir)
+    return lang.name if lang else "python"
+
+
 def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str, run_dir: Path) -> tuple[list[SuspiciousFunction], list[FunctionInfo]]:
-    functions, problems = repo_functions(repo)
+    lang = repo_language(repo, cfg.test_cmd, run, workdir)
+    functions, problems = repo_functions(repo, lang=lang)
     if problems:
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first — patchwarden repairs behaviour, not syntax")
     try:
-        static = functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions)
-        ranked = localize(run, functions, workdir, pinned=cfg.functions or None, static=static)
+        if lang == "python":
+            static = functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions)
+            ranked = localize(run, functions, workdir, pinned=cfg.functions or None, static=static)
+        else:
+            ranked = _localize_other(repo, lang, run, workdir, functions, cfg.functions or None)
     except ValueError as exc:
         raise RepairInputError(str(exc)) from exc
     write_json(run_dir / "localization.json", [
@@ -146,6 +158,19 @@ def localization_stage(cfg: RepairConfig, repo: Path, run: TestRun, workdir: str
         for s in ranked
     ])
     return ranked, functions
+
+
+def _localize_other(repo: Path, lang: str, run: TestRun, workdir: str, functions: list[FunctionInfo],
+                    pinned: list[str] | None) -> list[SuspiciousFunction]:
+    """Java/JavaScript/TypeScript: the language's frames, its coverage, and the functions the failing tests call."""
+    from .languages import get, source_files as lang_files
+    from .test_evidence import failing_test_sources, functions_called_by_tests
+
+    language = get(lang)
+    sources = failing_test_sources(repo, language, run.failing, workdir)
+    static = functions_called_by_tests(repo, language, sources, functions)
+    files = lang_files(repo, include_tests=True, lang=lang)
+    return localize(run, functions, workdir, pinned=pinned, static=static, language=language, files=files)
 
 
 def no_evidence_reason(run: TestRun) -> str:
@@ -156,8 +181,13 @@ def no_evidence_reason(run: TestRun) -> str:
             f"repository function by a name we can resolve (pin one with --functions PATH.py:NAME)")
 
 
-def test_sources(repo: Path, run: TestRun) -> dict[str, str]:
+def test_sources(repo: Path, run: TestRun, lang: str = "python", workdir: str = "") -> dict[str, str]:
     """Source of each failing test function (for model prompts)."""
+    if lang != "python":
+        from .languages import get
+        from .test_evidence import failing_test_sources
+
+        return {n: src for n, (_path, src) in failing_test_sources(repo, get(lang), run.failing, workdir).items()}
     out: dict[str, str] = {}
     cache: dict[str, list[FunctionInfo]] = {}
     for result in run.failing:
@@ -273,12 +303,13 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
     if not ranked:
         why = no_evidence_reason(run)
         notes.append(why)
-        if run.junit and run.coverage is None:  # not even the stdlib tracer ran: the test setup, not the bug
+        if run.junit and run.coverage is None and pytest_args(cfg.test_cmd) is not None:  # not even the stdlib tracer ran: the test setup, not the bug
             raise _environment(RepairInputError(
                 f"environment error, not a repair result: no coverage was recorded (no tracer ran where the tests run) "
                 f"and {why}; check the test interpreter with `patchwarden sandbox doctor`, or name the functions with --functions"))
         return finish("none", f"no function of the repository is implicated by the failing tests: {why}")
-    ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run), run_dir)
+    lang = ranked[0].function.language
+    ctx = BugContext(repo, cfg.test_cmd, run.failing, ranked, cfg.issue, test_sources(repo, run, lang, workdir), run_dir)
 
     gate = _input_gate(cfg, ctx)
     if gate is not None:
@@ -460,10 +491,13 @@ def localize_repo(repo: Path, test_cmd: str, sandbox: str = "auto", image: str |
             raise _environment(TestCommandProblem(problem))
     except (TestCommandProblem, SandboxError) as exc:
         raise RepairInputError(str(exc)) from exc
-    functions, problems = repo_functions(repo)
+    lang = repo_language(repo, test_cmd, run, workdir)
+    functions, problems = repo_functions(repo, lang=lang)
     if problems:
         listed = "; ".join(f"{p}: {why}" for p, why in list(problems.items())[:5])
         raise RepairInputError(f"source files do not parse ({listed}); fix the syntax first")
     if not run.failing:
         return run, []
+    if lang != "python":
+        return run, _localize_other(repo, lang, run, workdir, functions, None)
     return run, localize(run, functions, workdir, static=functions_used_by_tests(repo, [r.nodeid for r in run.failing], functions))

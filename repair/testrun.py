@@ -80,7 +80,7 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
 
     `per_test_timeout` (pytest only) fails a single stuck test instead of hanging the run."""
     if pytest_args(test_cmd) is None:
-        return _run_plain(sandbox, test_cmd, timeout)
+        return _run_plain(sandbox, test_cmd, timeout, with_coverage)
     sandbox.put_files({f"{PW_DIR}/pw_pytest_plugin.py": PLUGIN_FILE.read_text()})
     cmd, env = instrumented_command(test_cmd, sandbox.workdir, per_test_timeout)
     if not with_coverage:
@@ -120,17 +120,30 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     return TestRun(results, res.returncode, res.duration, tail, True, coverage, note)
 
 
-def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
-    res = sandbox.run(test_cmd, timeout=timeout)
+def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float, with_coverage: bool = True) -> TestRun:
+    """Any other command: per-test results from its runner's JUnit reports when patchwarden knows
+    the runner (sandboxes/test_reports.py: Maven, Gradle, node --test, Jest, Vitest, Mocha...),
+    else one pseudo-test whose status is the exit code."""
+    from patchwarden.sandboxes.test_reports import run_with_reports
+
+    from .runtime_coverage import collect_coverage, coverage_env
+
+    cov_env, cov_note = coverage_env(sandbox, test_cmd)
+    rr = run_with_reports(sandbox, test_cmd, timeout, extra_env=cov_env)
+    res = rr.result
     tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
     if res.returncode in (126, 127):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
+    if rr.cases is not None:
+        results = {c.nodeid: TestResult(c.nodeid, c.status, c.message, c.traceback, c.duration) for c in rr.cases}
+        coverage, note = collect_coverage(sandbox, test_cmd, results, timeout) if with_coverage else (None, cov_note)
+        return TestRun(results, res.returncode, res.duration, tail, True, coverage, note)
     status = "passed" if res.returncode == 0 else "failed"
     result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
-    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None,
-                   "the test command is not a plain pytest run, so there is no per-test coverage")
+    note = rr.note or "the test command is not a plain pytest run, so there is no per-test coverage"
+    return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None, note)
 
 
 def _last_line(tail: str) -> str:

@@ -128,8 +128,17 @@ def option_args(args: list[str], repo: Path | None = None) -> list[str]:
 
 
 def compile_errors(files: dict[str, str]) -> str | None:
-    """The first syntax error among the patched Python files, or None."""
+    """The first syntax error among the patched files, or None (Python compiles; other languages parse)."""
+    from patchwarden.repair.languages import language_for_path
+    from patchwarden.repair.languages.base import ParseProblem
+
     for rel, text in files.items():
+        lang = language_for_path(rel)
+        if lang is not None and lang.name != "python":
+            try:
+                lang.functions(text, rel)
+            except ParseProblem as exc:
+                return str(exc)
         if rel.endswith(".py"):
             try:
                 compile(text, rel, "exec", dont_inherit=True)
@@ -346,8 +355,15 @@ class ColdValidator(_ValidatorBase):
             env = {"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1 -p no:cacheprovider"}
         originals = {rel_path: (self.repo / rel_path).read_bytes() for rel_path in files}
         self.sandbox.put_files(encode_files(self.repo, files))
+        reported = None
         try:
-            res = self.sandbox.run(cmd, timeout=self.timeout + self.allowance, env=env)
+            if self.args is None:  # a runner patchwarden knows writes JUnit reports (sandboxes/test_reports.py)
+                from patchwarden.sandboxes.test_reports import run_with_reports
+
+                rr = run_with_reports(self.sandbox, cmd, self.timeout + self.allowance, env=env)
+                res, reported = rr.result, rr.cases
+            else:
+                res = self.sandbox.run(cmd, timeout=self.timeout + self.allowance, env=env)
         finally:
             self.sandbox.put_files(originals)
         if not res.timed_out:
@@ -358,6 +374,8 @@ class ColdValidator(_ValidatorBase):
             results = parse_junit(self.sandbox.read_file(rel))
         except Exception:  # no XML: the run crashed (as a warm child can), or it is not pytest
             results = []
+        if reported:
+            results = [TestResult(c.nodeid, c.status, c.message, c.traceback, c.duration) for c in reported]
         error = None
         if res.returncode == 127 and not results:
             error = f"test command cannot start: {res.stderr.strip()[-300:]}"

@@ -115,8 +115,23 @@ def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str
     cmd = argv[2] if len(argv) >= 3 and list(argv[:2]) == ["/bin/sh", "-c"] else shlex.join(argv)
     hidden = ["/tmp", "/dev/shm", *masked_dirs()]
     plan = plan_mounts(cmd, workdir, environ={})
-    return sorted({src for dst, src in plan.binds.items()
-                   if dst == src and any(_under(src, h) for h in hidden) and not _under(src, str(root))})
+    found = {src for dst, src in plan.binds.items()
+             if dst == src and any(_under(src, h) for h in hidden) and not _under(src, str(root))}
+    found |= {p for p in build_tool_caches(cmd) if any(_under(p, h) for h in hidden)}
+    return sorted(found)
+
+
+def build_tool_caches(cmd: str) -> list[str]:
+    """The user's dependency caches a JVM build in the command needs (read-only: the sandbox has no
+    network, so an offline build resolves everything from them): ~/.m2 for Maven, ~/.gradle for Gradle."""
+    words = {os.path.basename(w) for w in cmd.replace(";", " ").replace("&", " ").split()}
+    home = os.path.expanduser("~")
+    found = []
+    if words & {"mvn", "mvnw"} and os.path.isdir(os.path.join(home, ".m2")):
+        found.append(os.path.join(home, ".m2"))
+    if words & {"gradle", "gradlew"} and os.path.isdir(os.path.join(home, ".gradle")):
+        found.append(os.path.join(home, ".gradle"))
+    return found
 
 
 def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_with_parent: bool = True,

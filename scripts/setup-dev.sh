@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=n
 
 # bubblewrap confines the local sandbox (namespaces); setpriv (util-linux) drops root in it.
 command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+# JaCoCo's agent: per-test coverage for Java localization (repair/runtime_coverage.py).
+[ -f /usr/share/java/org.jacoco.agent.rt.jar ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjacoco-java >/dev/null; }
 
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then

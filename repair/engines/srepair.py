@@ -160,8 +160,11 @@ class SRepairEngine:
 
     def _groups(self, ctx: BugContext) -> list[Group]:
         """Functions to repair, as groups edited together (repair/groups.py), in the order to try them."""
+        if ctx.suspicious and ctx.suspicious[0].function.language != "python" and not self.pinned:
+            # Java/JavaScript/TypeScript: one function at a time (the grouping rules read Python tracebacks).
+            return [Group([s], ["single function"]) for s in ctx.suspicious[: self.max_functions]]
         if self.pinned:
-            ranked = [s for s in ctx.suspicious if s.function.language == "python"]
+            ranked = [s for s in ctx.suspicious if s.function.language == ctx.suspicious[0].function.language]
             chosen = [s for s in ranked if any(_matches(p, s.function) for p in self.pinned)]
             if len(chosen) > 1:
                 return [Group(chosen, ["pinned with --functions"], first=True)]
@@ -193,8 +196,14 @@ class SRepairEngine:
         test_id = test.nodeid if test else None
         label = " + ".join(fn.qualname for fn in fns)
 
+        outline = None
+        if len(fns) == 1 and fns[0].language != "python":  # a method's class: fields and sibling signatures
+            from patchwarden.repair.languages import get as get_language
+
+            outline = get_language(fns[0].language).class_context(fns[0], files[fns[0].path])
         if len(fns) == 1:
-            msgs = suggestion_messages(fns[0], fns[0].source, test_src, test_id, error, ctx.issue, self.suggestions)
+            msgs = suggestion_messages(fns[0], fns[0].source, test_src, test_id, error, ctx.issue, self.suggestions,
+                                       class_context=outline)
         else:
             msgs = multi_suggestion_messages([(f, f.source) for f in fns], test_src, test_id, error, ctx.issue, self.suggestions)
         answer = self._call(self.suggest_model, msgs, n=1, temperature=self.suggest_temperature, max_tokens=SUGGEST_MAX_TOKENS)[0]
@@ -207,7 +216,7 @@ class SRepairEngine:
         max_new = max(256, 2 * sum(estimate_tokens(f.source) for f in fns))
         for k, sug in enumerate(suggestions[: self.suggestions], 1):
             if len(fns) == 1:
-                pm = patch_messages(fns[0], fns[0].source, root, sug)
+                pm = patch_messages(fns[0], fns[0].source, root, sug, class_context=outline)
             else:
                 pm = multi_patch_messages([(f, f.source) for f in fns], root, sug)
             answers = self._call(self.patch_model, pm, n=self.patches, temperature=self.patch_temperature,
@@ -244,8 +253,13 @@ class SRepairEngine:
                 notes.append(f"function {i}: no section, left unchanged")
                 continue  # a group may hold functions the fix does not touch
             indent = indent_before(files[fn.path], fn.start_byte)
-            got = extract_function(section, fn.name, fn.source, indent, known_names=_defined_names(files[fn.path]),
-                                   language=fn.language, module_text=files[fn.path])
+            if fn.language != "python":  # parsed with the language's grammar (repair/extract_ts.py)
+                from patchwarden.repair.extract_ts import extract_ts_function
+
+                got = extract_ts_function(section, fn, indent)
+            else:
+                got = extract_function(section, fn.name, fn.source, indent, known_names=_defined_names(files[fn.path]),
+                                       language=fn.language, module_text=files[fn.path])
             if not got.ok:
                 if multi and (got.reason.startswith("unchanged") or got.reason.startswith("no function named")):
                     notes.append(f"function {i}: left unchanged")
@@ -273,6 +287,13 @@ class SRepairEngine:
                     safe_parse(apply_edits(text_, mine))
                 except SyntaxError as e:
                     self._reject(f"patched file does not parse ({e.msg})")
+                    return None
+            elif mine:
+                from patchwarden.repair.validate import compile_errors
+
+                problem = compile_errors({path: apply_edits(text_, mine)})
+                if problem:
+                    self._reject(f"patched file does not parse ({problem})")
                     return None
         if notes:
             meta = {**meta, "extraction": notes}

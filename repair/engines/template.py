@@ -27,7 +27,9 @@ from patchwarden.repair.core import (
 )
 from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
 from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
+from patchwarden.repair.engines.ts_template import TS_OPERATORS, TS_PRIORS, collect_ts_mutations, parses
 from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.source_io import read_source
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line
@@ -132,7 +134,7 @@ class _Site:
     rank: int
     line: int  # absolute line in the file
     sf: SuspiciousFunction
-    pf: ParsedFunction
+    pf: ParsedFunction | None  # None: a tree-sitter language (mutation is a TSMutation)
     mutation: Mutation
     full_compile: bool  # the original compiles on its own, so candidates must too (else: parse only)
     original: str  # normalized original source, to skip no-op edits
@@ -151,18 +153,20 @@ class TemplateEngine:
                  operators: Iterable[str] | None = None):
         self.max_candidates = max_candidates
         self.time_budget = time_budget
-        chosen = set(OPERATORS if operators is None else operators)
-        unknown = chosen - set(OPERATORS)
+        known = set(OPERATORS) | set(TS_OPERATORS)  # Python's, and those of the tree-sitter languages
+        chosen = known if operators is None else set(operators)
+        unknown = chosen - known
         if unknown:
-            raise ValueError(f"unknown template operators {sorted(unknown)}; choose from {', '.join(OPERATORS)}")
+            raise ValueError(f"unknown template operators {sorted(unknown)}; choose from {', '.join(sorted(known))}")
         self.operators = chosen
 
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
         """Candidates best first. Functions are parsed lazily: one is only analysed once its best
         possible score (function score x best line score x the highest prior) could compete."""
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
-        pending = sorted(((-_bound(sf), rank, sf) for rank, sf in enumerate(ctx.suspicious)
-                          if sf.function.language == "python"), key=lambda t: (t[0], t[1]))
+        self._files: dict[str, str | None] = {}
+        self._repo = ctx.repo
+        pending = sorted(((-_bound(sf), rank, sf) for rank, sf in enumerate(ctx.suspicious)), key=lambda t: (t[0], t[1]))
         pending.reverse()  # pop() takes the most promising function
         heap: list[tuple] = []
         seen: set[str] = set()
@@ -187,8 +191,29 @@ class TemplateEngine:
             emitted += 1
             yield cand
 
+    def _file_text(self, path: str) -> str | None:
+        if path not in self._files:
+            try:
+                self._files[path] = read_source(self._repo / path)
+            except (OSError, UnicodeError, TypeError):
+                self._files[path] = None
+        return self._files[path]
+
+    def _ts_sites(self, sf: SuspiciousFunction, rank: int) -> list[_Site]:
+        """Java/JavaScript/TypeScript: tree-sitter operators (engines/ts_template.py)."""
+        fn = sf.function
+        text = self._file_text(fn.path)
+        if text is None or text.encode()[fn.start_byte:fn.end_byte].decode(errors="replace") != fn.source:
+            return []  # the file changed since localization
+        fscore = sf.score if sf.score > 0 else 1e-6
+        return [_Site(fscore * line_factor(sf.line_scores, m.line) * m.prior, rank, m.line, sf, None, m, True,
+                      normalize_source(fn.source))
+                for m in collect_ts_mutations(fn, text, self.operators)]
+
     def _sites(self, sf: SuspiciousFunction, rank: int) -> list[_Site]:
         fn = sf.function
+        if fn.language != "python":
+            return self._ts_sites(sf, rank)
         pf = parse_function(fn.source)
         if pf is None:
             return []
@@ -204,12 +229,17 @@ class TemplateEngine:
 
     def _candidate(self, site: _Site) -> Candidate | None:
         fn, m = site.sf.function, site.mutation
-        try:
-            source = render(site.pf, m)
-        except Exception:  # an edit libcst cannot render (e.g. a node a field requires)
-            return None
-        if normalize_source(source) == site.original or not _compiles(site.pf.prefix + source, site.full_compile):
-            return None
+        if site.pf is None:  # a tree-sitter language: a text edit, kept when the file still parses
+            source = m.apply(fn)
+            if normalize_source(source) == site.original or not parses(fn, self._file_text(fn.path), source):
+                return None
+        else:
+            try:
+                source = render(site.pf, m)
+            except Exception:  # an edit libcst cannot render (e.g. a node a field requires)
+                return None
+            if normalize_source(source) == site.original or not _compiles(site.pf.prefix + source, site.full_compile):
+                return None
         return Candidate(
             engine=self.name,
             edits=[FunctionEdit(fn.path, fn.qualname, fn.start_byte, fn.end_byte, source)],
@@ -222,7 +252,8 @@ class TemplateEngine:
 def _bound(sf: SuspiciousFunction) -> float:
     """The best score any edit of this function can get (see generate)."""
     fscore = sf.score if sf.score > 0 else 1e-6
-    return fscore * max(line_factor(sf.line_scores, line) for line in (sf.line_scores or [0])) * max(PRIORS.values())
+    priors = PRIORS if sf.function.language == "python" else TS_PRIORS
+    return fscore * max(line_factor(sf.line_scores, line) for line in (sf.line_scores or [0])) * max(priors.values())
 
 
 def line_factor(line_scores: dict[int, float], line: int) -> float:

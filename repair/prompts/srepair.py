@@ -24,7 +24,18 @@ class Suggestion:
 
 
 def _lang(fn: FunctionInfo) -> str:
-    return fn.language or "python"
+    """The code-fence tag of the function's language (`java`, `javascript`, `typescript`, `python`)."""
+    from patchwarden.repair.languages import LANGUAGES
+
+    lang = LANGUAGES.get(fn.language or "python")
+    return lang.fence if lang is not None else (fn.language or "python")
+
+
+def _class_block(fn: FunctionInfo, class_context: str | None) -> str:
+    """The outline of the class a method belongs to (fields, other members' signatures), when known."""
+    if not class_context:
+        return ""
+    return f"## Class Context\nThe method belongs to this class (bodies elided):\n```{_lang(fn)}\n{class_context}\n```\n\n"
 
 
 def _function_block(fn: FunctionInfo, code: str) -> str:
@@ -33,10 +44,10 @@ def _function_block(fn: FunctionInfo, code: str) -> str:
     return f"```{_lang(fn)}\n{comments}{code}\n```"
 
 
-def _context(test_source: str | None, test_id: str | None, error: str, issue: str | None) -> str:
+def _context(test_source: str | None, test_id: str | None, error: str, issue: str | None, fence: str = "python") -> str:
     parts = []
     if test_source:
-        parts.append(f"## Trigger Test\n`{test_id}`\n```python\n{test_source}\n```")
+        parts.append(f"## Trigger Test\n`{test_id}`\n```{fence}\n{test_source}\n```")
     elif test_id:
         parts.append(f"## Trigger Test\n`{test_id}` (source not available)")
     if error:
@@ -47,13 +58,13 @@ def _context(test_source: str | None, test_id: str | None, error: str, issue: st
 
 
 def suggestion_messages(fn: FunctionInfo, code: str, test_source: str | None, test_id: str | None, error: str,
-                        issue: str | None, k: int) -> list[dict]:
+                        issue: str | None, k: int, class_context: str | None = None) -> list[dict]:
     user = (
         "Analyse the buggy function below together with the trigger test and its error message. "
         "Find the root cause of the bug, then propose different ways to fix it. Only this function may "
         "change: do not add new functions and do not change other code.\n\n"
         f"## Buggy Function\n`{fn.path}` `{fn.qualname}`\n{_function_block(fn, code)}\n\n"
-        f"{_context(test_source, test_id, error, issue)}\n\n"
+        f"{_class_block(fn, class_context)}{_context(test_source, test_id, error, issue, _lang(fn))}\n\n"
         "## Answer format\nRoot Cause: <one paragraph>\n\n"
         + "\n".join(f"Suggestion {i}: <short title>\n<how to change the function>" for i in range(1, k + 1))
         + f"\n\nGive exactly {k} suggestion{'s' if k > 1 else ''}, each a distinct fix."
@@ -61,13 +72,16 @@ def suggestion_messages(fn: FunctionInfo, code: str, test_source: str | None, te
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def patch_messages(fn: FunctionInfo, code: str, root_cause: str, suggestion: Suggestion) -> list[dict]:
+def patch_messages(fn: FunctionInfo, code: str, root_cause: str, suggestion: Suggestion,
+                   class_context: str | None = None) -> list[dict]:
+    imports = IMPORTS if (fn.language or "python") == "python" else \
+        "Change only this function: nothing outside it is applied (no new imports, fields or classes)."
     user = (
         "Provide a fix for the buggy function.\n\n"
         f"Root cause: {root_cause or 'not stated'}\n\nSuggestion: {suggestion.text}\n\n"
-        f"## Buggy Function\n{_function_block(fn, code)}\n\n"
+        f"## Buggy Function\n{_function_block(fn, code)}\n\n{_class_block(fn, class_context)}"
         f"## Fixed Function\nAnswer with the complete fixed function `{fn.name}` (same name and signature "
-        f"unless the fix needs otherwise) in one ```{_lang(fn)} code block, and nothing else. {IMPORTS}"
+        f"unless the fix needs otherwise) in one ```{_lang(fn)} code block, and nothing else. {imports}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -81,7 +95,7 @@ def multi_suggestion_messages(fns: list[tuple[FunctionInfo, str]], test_source: 
         f"The bug involves the {len(fns)} functions below; they must be fixed together. Analyse them with the "
         "trigger test and its error message, find the root cause, and propose different ways to fix it. Only "
         "these functions may change: do not add new functions.\n\n"
-        f"## Buggy Functions\n{listing}\n\n{_context(test_source, test_id, error, issue)}\n\n"
+        f"## Buggy Functions\n{listing}\n\n{_context(test_source, test_id, error, issue, _lang(fns[0][0]))}\n\n"
         "## Answer format\nRoot Cause: <one paragraph>\n\n"
         + "\n".join(
             f"Suggestion {i}: <short title>\n" + "\n".join(f"Function ID: {j}\n<change to function {j}>" for j in range(1, len(fns) + 1))

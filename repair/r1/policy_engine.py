@@ -44,6 +44,21 @@ class PolicyEngine:
             out["stop_reason"] = self.stop_reason
         return out
 
+    def _other_language(self, func, text: str, indent: str, rank: int, i: int) -> Candidate | None:
+        from patchwarden.repair.extract_ts import extract_ts_function
+
+        got = extract_ts_function(text, func, indent)
+        if not got.ok:
+            self._reject(got.reason)
+            return None
+        return Candidate(
+            engine=self.name,
+            edits=[FunctionEdit(func.path, func.qualname, func.start_byte, func.end_byte, got.source)],
+            description=f"policy fix of {func.qualname} (function rank {rank + 1}, sample {i + 1})",
+            prior=1.0 / (1 + rank) - 0.01 * i,
+            meta={"tests": _tests_of(text), "function": func.key, "sample": i, "language": func.language},
+        )
+
     def _reject(self, reason: str) -> None:
         self.rejected += 1
         self.reject_reasons[reason] += 1
@@ -59,7 +74,7 @@ class PolicyEngine:
                 module_text, indent = None, ""
             shown = textwrap.dedent(indent + func.source)
             try:
-                answers = self.model.complete(as_messages(build_prompt(shown)), n=self.samples,
+                answers = self.model.complete(as_messages(build_prompt(shown, func.language)), n=self.samples,
                                               temperature=self.temperature, max_tokens=self.max_tokens)
             except Exception as exc:  # a failing backend costs this function, not the run
                 self._reject(f"model error: {type(exc).__name__}")
@@ -73,6 +88,12 @@ class PolicyEngine:
                 continue
             self._answered = True
             for i, text in enumerate(answers):
+                if func.language != "python":  # Java/JavaScript/TypeScript: the fix parsed out by the grammar
+                    cand = self._other_language(func, text or "", indent, rank, i)
+                    if cand is not None and cand.id not in seen:
+                        seen.add(cand.id)
+                        yield cand
+                    continue
                 answer = parse_answer(text or "")
                 if answer.fix is None:
                     self._reject("no python block")
@@ -100,6 +121,19 @@ class PolicyEngine:
                     continue
                 seen.add(cand.id)
                 yield cand
+
+
+def _tests_of(text: str) -> list[str]:
+    """The ```json list of tests of an answer in another language (kept as metadata), or []."""
+    import json
+    import re
+
+    m = re.search(r"```json(.*?)```", text, re.DOTALL)
+    try:
+        tests = json.loads(m.group(1)) if m else []
+    except ValueError:
+        return []
+    return [t for t in tests if isinstance(t, str)] if isinstance(tests, list) else []
 
 
 def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:

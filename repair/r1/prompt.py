@@ -32,7 +32,23 @@ Answer:
 """
 
 
-def build_prompt(buggy_code: str) -> str:
+# The same task for the tree-sitter languages: the one-shot example in the function's own language.
+_OTHER = {
+    "java": ("Java", "java", "int add(int x, int y) {\n    return x - y;\n}", ["add(1, 2) == 3", "add(-1, 1) == 0"]),
+    "javascript": ("JavaScript", "javascript", "function add(x, y) {\n  return x - y;\n}", ["add(1, 2) === 3", "add(-1, 1) === 0"]),
+    "typescript": ("TypeScript", "typescript", "function add(x: number, y: number): number {\n  return x - y;\n}",
+                   ["add(1, 2) === 3", "add(-1, 1) === 0"]),
+}
+
+
+def build_prompt(buggy_code: str, language: str = "python") -> str:
+    """The instruction for one buggy function; Python's is the one the policy was trained with."""
+    if language in _OTHER:
+        name, fence, example, tests = _OTHER[language]
+        answer = render_answer(tests, example.replace("x - y", "x + y")).replace("```python", f"```{fence}")
+        text = INSTRUCTION.replace("Python function", f"{name} function").replace("assertions", "boolean test expressions")
+        text = text.replace("JSON list of assert strings", "JSON list of expression strings").replace("```python", f"```{fence}")
+        return text.format(example_buggy=example, example_answer=answer, buggy=buggy_code.rstrip())
     return INSTRUCTION.format(example_buggy=_EXAMPLE_BUGGY, example_answer=_EXAMPLE_ANSWER, buggy=buggy_code.rstrip())
 
 

@@ -1,0 +1,238 @@
+"""Per-test results of the Java and JavaScript test runners, read from their JUnit XML reports.
+
+After the user's command ran in a sandbox, the reports are read from the runners' standard places:
+Maven Surefire (`**/target/surefire-reports/TEST-*.xml`), Gradle (`**/build/test-results/**/TEST-*.xml`),
+and `.patchwarden/reports/` where patchwarden asked a recognised runner for a report:
+`node --test` (built-in junit reporter), the JUnit Platform console launcher (`--reports-dir`),
+Vitest (built-in junit reporter), Jest (jest-junit) and Mocha (mocha-junit-reporter) when the
+project has those reporter packages installed. Stale reports of the copied tree are removed
+first, so a result is always from this run. When none can be read, `cases` is None and the
+caller judges by exit code alone (and says so).
+
+Node ids: JVM tests `pkg.Class#method` (Surefire's own `-Dtest=` syntax); JavaScript tests
+`suite > ... > test name`, prefixed by the file when the report names one.
+
+Bottom layer: imports nothing from patchwarden.repair.
+"""
+from __future__ import annotations
+
+import posixpath
+import shlex
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_DIR = ".patchwarden/reports"
+JVM_RUNNERS = ("maven", "gradle", "junit-console")
+JS_RUNNERS = ("node-test", "jest", "vitest", "mocha")
+# Report places that runners write by themselves (relative to the work dir, any depth).
+STANDARD_DIRS = ("target/surefire-reports", "build/test-results")
+
+
+@dataclass
+class ReportCase:
+    """One test's outcome; the fields of the repair layer's TestResult."""
+    nodeid: str
+    status: str  # passed | failed | error | skipped
+    message: str = ""
+    traceback: str = ""
+    duration: float = 0.0
+
+    @property
+    def bad(self) -> bool:
+        return self.status in ("failed", "error")
+
+
+@dataclass
+class ReportRun:
+    result: object  # the sandbox's RunResult
+    cases: list[ReportCase] | None  # None: no per-test report could be read
+    runner: str | None  # the recognised runner, or None
+    note: str = ""  # what was read or why nothing was
+    command: str = ""  # the command as run (with any reporter flags added)
+
+
+def _words(cmd: str) -> list[str]:
+    try:
+        return shlex.split(cmd)
+    except ValueError:
+        return cmd.split()
+
+
+def _npm_script(words: list[str], read) -> str | None:
+    """`npm test` / `npm run X` / `yarn test`: the script's text from package.json."""
+    if read is None or not words or Path(words[0]).name not in ("npm", "yarn", "pnpm"):
+        return None
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    if not rest:
+        return None
+    name = rest[1] if rest[0] in ("run", "run-script") and len(rest) > 1 else rest[0]
+    try:
+        import json
+
+        return json.loads(read("package.json")).get("scripts", {}).get(name)
+    except Exception:  # no package.json, not JSON, or a backend's own error type
+        return None
+
+
+def repo_reader(repo: Path | None):
+    """A `read(relpath) -> bytes` over a repository folder (None when there is no folder)."""
+    return None if repo is None else (lambda rel: (Path(repo) / rel).read_bytes())
+
+
+def recognize(cmd: str, read=None) -> str | None:
+    """The test runner a command runs, when patchwarden knows it (see module doc), else None.
+    `read(relpath)` reads the project's files (package.json for `npm test`)."""
+    words = _words(cmd)
+    script = _npm_script(words, read)
+    if script:
+        return recognize(script, None)
+    names = [Path(w).name for w in words]
+    if any(n in ("mvn", "mvnw", "mvn.cmd") for n in names):
+        return "maven"
+    if any(n in ("gradle", "gradlew") for n in names):
+        return "gradle"
+    if any("junit-platform-console" in n for n in names):
+        return "junit-console"
+    if "node" in names and "--test" in words:
+        return "node-test"
+    for runner in ("jest", "vitest", "mocha"):
+        if runner in names:
+            return runner
+    return None
+
+
+def _has_package(read, name: str) -> bool:
+    try:
+        return read is not None and bool(read(f"node_modules/{name}/package.json"))
+    except Exception:
+        return False
+
+
+def prepare(cmd: str, workdir: str, read=None) -> tuple[str, dict[str, str], str]:
+    """(command, environment, note): `cmd` with a reporter asked for when its runner is recognised
+    and does not write a report by itself. Only reporter options are added; the tests run are the same.
+    `node --test` gets them through NODE_OPTIONS, so `npm test` and test paths keep working."""
+    runner = recognize(cmd, read)
+    out = posixpath.join(workdir, REPORT_DIR)
+    words = _words(cmd)
+    if runner == "node-test" and not any(w.startswith("--test-reporter") for w in words):
+        opts = ("--test-reporter=spec --test-reporter-destination=stdout "
+                f"--test-reporter=junit --test-reporter-destination={out}/node-junit.xml")
+        return cmd, {"NODE_OPTIONS": opts}, ""
+    if runner == "junit-console" and not any(w.startswith("--reports-dir") for w in words):
+        return cmd + " " + shlex.quote(f"--reports-dir={out}"), {}, ""
+    if runner == "vitest" and not any(w.startswith("--reporter") for w in words):
+        return cmd + " " + shlex.join(["--reporter=default", "--reporter=junit", f"--outputFile.junit={out}/vitest-junit.xml"]), {}, ""
+    if runner == "jest" and not any(w.startswith("--reporters") for w in words):
+        if not _has_package(read, "jest-junit"):
+            return cmd, {}, "jest-junit is not installed in the project (npm i -D jest-junit gives per-test results)"
+        return (cmd + " --reporters=default --reporters=jest-junit",
+                {"JEST_JUNIT_OUTPUT_DIR": out, "JEST_JUNIT_OUTPUT_NAME": "jest-junit.xml"}, "")
+    if runner == "mocha" and not any(w in ("--reporter", "-R") or w.startswith("--reporter=") for w in words):
+        if not _has_package(read, "mocha-junit-reporter"):
+            return cmd, {}, "mocha-junit-reporter is not installed in the project (npm i -D mocha-junit-reporter gives per-test results)"
+        return cmd + " " + shlex.join(["--reporter", "mocha-junit-reporter", "--reporter-options",
+                                       f"mochaFile={out}/mocha-junit.xml"]), {}, ""
+    return cmd, {}, ""
+
+
+# Removes stale reports of the copied tree and lists the new ones (prunes dependency folders).
+_CLEAN = ("find . -name node_modules -prune -o -type d \\( -path '*/target/surefire-reports' "
+          "-o -path '*/build/test-results' \\) -prune -exec rm -rf {} + ; rm -rf " + REPORT_DIR + " && mkdir -p " + REPORT_DIR)
+_LIST = ("find . -name node_modules -prune -o -type f -name '*.xml' \\( -path '*/target/surefire-reports/TEST-*' "
+         "-o -path '*/build/test-results/*TEST-*' -o -path './" + REPORT_DIR + "/*' \\) -print")
+
+
+def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | None = None,
+                     extra_env: dict[str, str] | None = None) -> ReportRun:
+    """Run `cmd` in `sandbox` and read its runner's per-test reports (see module doc).
+    `extra_env` is added only when the runner is recognised (e.g. coverage switches)."""
+    runner = recognize(cmd, sandbox.read_file)
+    if runner is None:
+        return ReportRun(sandbox.run(cmd, timeout=timeout, env=env), None, None, "", cmd)
+    command, extra, note = prepare(cmd, sandbox.workdir, sandbox.read_file)
+    extra = {**(extra_env or {}), **extra}
+    if runner in JVM_RUNNERS:
+        from .jvm_env import jvm_env
+
+        extra = {**jvm_env(sandbox), **extra}
+    sandbox.run(["/bin/sh", "-c", _CLEAN], timeout=60)
+    res = sandbox.run(command, timeout=timeout, env={**(env or {}), **extra})
+    listing = sandbox.run(["/bin/sh", "-c", _LIST], timeout=60)
+    paths = sorted(p[2:] if p.startswith("./") else p for p in listing.stdout.split())
+    cases: list[ReportCase] = []
+    unreadable = []
+    for rel in paths:
+        try:
+            cases.extend(read_junit(sandbox.read_file(rel), runner))
+        except (OSError, ValueError) as exc:
+            unreadable.append(f"{rel} ({exc})")
+        except Exception as exc:  # a backend's own error type for a file that vanished
+            unreadable.append(f"{rel} ({type(exc).__name__})")
+    if not cases:
+        why = note or (f"unreadable: {unreadable[0]}" if unreadable else "the runner wrote none")
+        return ReportRun(res, None, runner, f"no per-test results could be read from the {runner} run ({why}), "
+                                            f"so its exit code alone decides", command)
+    return ReportRun(res, _unique(cases), runner, f"per-test results from {len(paths)} {runner} report file(s)", command)
+
+
+def _unique(cases: list[ReportCase]) -> list[ReportCase]:
+    """Repeated ids (reruns, a parameterized test without index): the bad outcome wins, once."""
+    merged: dict[str, ReportCase] = {}
+    for c in cases:
+        if c.nodeid not in merged or c.bad:
+            merged[c.nodeid] = c
+    return list(merged.values())
+
+
+def _case_id(case: ET.Element, suites: list[str], runner: str) -> str:
+    name = case.get("name", "")
+    if runner in JVM_RUNNERS:
+        cls = case.get("classname") or (suites[-1] if suites else "")
+        name = name[:-2] if name.endswith("()") else name
+        return f"{cls}#{name}" if cls else name
+    prefix = [case.get("file")] if case.get("file") else []
+    inner = [s for s in suites if s and s not in prefix and not name.startswith(s + " ")]
+    return " > ".join([*prefix, *inner, name])
+
+
+def read_junit(xml: bytes | str, runner: str) -> list[ReportCase]:
+    """The test cases of one JUnit XML report; ValueError when it is not readable XML."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise ValueError(f"unreadable JUnit XML: {exc}") from exc
+    out: list[ReportCase] = []
+
+    def walk(node: ET.Element, suites: list[str]) -> None:
+        for child in node:
+            if child.tag == "testsuite":
+                name = child.get("file") or child.get("name", "")  # a JS suite that names its file
+                # A JVM suite is the class (the case carries it); a JS suite is a describe block or file.
+                walk(child, suites if runner in JVM_RUNNERS else [*suites, name])
+            elif child.tag == "testcase":
+                out.append(_case(child, suites, runner))
+
+    if root.tag == "testsuite" and runner not in JVM_RUNNERS:
+        walk(root, [root.get("name", "")])
+    else:
+        walk(root, [])
+    return out
+
+
+def _case(case: ET.Element, suites: list[str], runner: str) -> ReportCase:
+    status, message, text = "passed", "", ""
+    for child in case:
+        if child.tag in ("failure", "error"):
+            status = "failed" if child.tag == "failure" else "error"
+            message = child.get("message", "") or ""
+            text = (child.text or "").strip()
+            break
+        if child.tag == "skipped":
+            status, message = "skipped", child.get("message", "") or ""
+    try:
+        duration = float(case.get("time", "0") or 0)
+    except ValueError:
+        duration = 0.0
+    return ReportCase(_case_id(case, suites, runner), status, message.strip(), text, duration)
