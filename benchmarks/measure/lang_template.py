@@ -7,7 +7,7 @@ one worker); a plausible patch is "correct" when it restores the fixed source ex
 Printed: per bug the status, whether the patch is the real fix, candidates validated and wall
 time; then the totals per language.
 
-    python3 -m patchwarden.benchmarks.lang_template [--sandbox local] [--only java|javascript] [--json]
+    python3 -m patchwarden.benchmarks.measure.lang_template [--sandbox local] [--only java|javascript] [--json]
 """
 from __future__ import annotations
 
