@@ -20,7 +20,7 @@ from pathlib import Path
 
 from patchwarden.repair.core import BugContext, SuspiciousFunction, normalize_source
 from patchwarden.repair.engines.template import TemplateEngine, function_info
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 DATA = Path(__file__).resolve().parent / "data" / "humanevalfix-python.jsonl"
 

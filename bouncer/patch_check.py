@@ -10,9 +10,9 @@ import ast
 import shlex
 from pathlib import Path
 
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
-from patchwarden.repair.pyast import safe_parse
-from patchwarden.repair.pytest_cmd import pytest_args
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.safe_ast import safe_parse
+from patchwarden.sandboxes.pytest_command import pytest_args
 from patchwarden.sandboxes import open_sandbox
 
 from .evidence import PatchEvidence

@@ -24,10 +24,11 @@ from pathlib import Path
 
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.pytest_command import full_suite_command
+from patchwarden.sandboxes.testresults import TestResult
 
-from .core import Candidate, TestResult, patched_files
-from .junit import merge_by_nodeid, parse_junit
-from .pytest_cmd import full_suite_command
+from .core import Candidate, patched_files
 
 REPORT = ".patchwarden/confirm.xml"
 

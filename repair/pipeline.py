@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from patchwarden.sandboxes import Limits, SandboxError, SandboxSpec, open_spec
 from patchwarden.sandboxes.local import sandbox_notes
+from patchwarden.sandboxes.pytest_command import full_suite_command, split_cmd
 
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .checks import output_dir_problem, output_file_problem, settings_problem
@@ -24,7 +25,6 @@ from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, d
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
 from .localize import localize
-from .pytest_cmd import full_suite_command, split_cmd
 from .sandbox_choice import choose_sandbox
 from .source_io import read_source
 from .test_calls import functions_used_by_tests

@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from patchwarden.sandboxes import Sandbox
-
-from .core import TestResult
-from .junit import merge_by_nodeid, parse_junit
-from .pytest_cmd import pytest_args
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.pytest_command import pytest_args
+from patchwarden.sandboxes.testresults import TestResult
 
 PW_DIR = ".patchwarden"
 PLUGIN_FILE = Path(__file__).with_name("pw_pytest_plugin.py")

@@ -21,13 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from patchwarden.repair.core import Candidate, TestResult, patched_files
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
-from patchwarden.repair.pytest_cmd import pytest_args, python_of, split_cmd
+from patchwarden.repair.core import Candidate, patched_files
 from patchwarden.repair.source_io import encode_files
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
 from patchwarden.sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.pytest_command import pytest_args, python_of, split_cmd
+from patchwarden.sandboxes.testresults import TestResult
 
 STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error", "unconfirmed")
 JUNIT_OPTS = ["-p", "no:cacheprovider", "-o", "junit_family=xunit1"]

@@ -25,12 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from patchwarden.repair.core import TestResult
-from patchwarden.repair.junit import parse_junit
-from patchwarden.repair.pyast import safe_parse
-
 from .base import Sandbox, SandboxError
 from .forkserver_main import local_module_names, walk_py
+from .junit import parse_junit
+from .safe_ast import safe_parse
+from .testresults import TestResult
 
 SERVER_DIR = ".patchwarden"
 SERVER_SCRIPT = Path(__file__).with_name("forkserver_main.py")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
 from patchwarden.sandboxes import open_sandbox
 from patchwarden.sandboxes.forkserver import ForkServer, ForkServerPool, local_module_names, third_party_imports
 

@@ -7,7 +7,7 @@ import pytest
 
 from patchwarden.repair.config import RepairConfig
 from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
-from patchwarden.repair.core import TestResult as Result
+from patchwarden.sandboxes.testresults import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer

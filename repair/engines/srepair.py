@@ -53,7 +53,7 @@ from patchwarden.repair.prompts.srepair import (
     patch_messages,
     suggestion_messages,
 )
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.repair.source_io import read_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -27,7 +27,7 @@ from patchwarden.repair.core import (
 )
 from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
 from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse
 UNCOVERED = 1e-3  # line factor for lines no failing test executed: after every covered line

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from patchwarden.repair.artifacts import write_text
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 from .prompt import build_prompt
 
