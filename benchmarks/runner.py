@@ -125,7 +125,8 @@ def check_settings(settings: BenchSettings) -> None:
     a bad engine or budget must not turn every bug into an `error` record."""
     from patchwarden.repair.checks import range_problem, settings_problem
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import ENGINES, RepairInputError
+    from patchwarden.repair.pipeline import ENGINES
+    from patchwarden.repair.errors import RepairInputError
 
     if settings.engine not in ENGINES:
         raise BenchError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")

@@ -73,7 +73,8 @@ class ReferenceResponder:
 
 def repair_one(row: dict, base_url: str, work: Path) -> dict:
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.pipeline import run_repair
+    from patchwarden.repair.errors import RepairInputError
 
     tid = row["task_id"]
     dest = work / tid.replace("/", "_")

@@ -24,6 +24,7 @@ from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patch
 from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
 from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
+from .errors import RepairInputError
 from .localize import localize
 from .sandbox_choice import choose_sandbox
 from .source_io import read_source
@@ -38,10 +39,6 @@ def _environment(exc: Exception) -> Exception:
     """Mark an error as the test environment's fault, not the user's input: the CLI exits 4 (docs/json.md)."""
     exc.environment = True
     return exc
-
-
-class RepairInputError(Exception):
-    """Bad input: the message names the problem and the fix (CLI: exit 2)."""
 
 
 # -- run directory --------------------------------------------------------------------------
