@@ -240,7 +240,7 @@ def summarise(records: list[dict]) -> dict:
 
 def verify_runs(work: Path) -> list[dict]:
     """Records of a humanevalfix_template.py work dir, ready for `verify`."""
-    from patchwarden.repair.artifacts import read_json
+    from patchwarden.sandboxes.files import read_json
 
     records = []
     for rec in json.loads((work / "records.json").read_text()):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 from patchwarden.benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
-from patchwarden.repair.artifacts import read_json, read_jsonl  # noqa: E402
+from patchwarden.sandboxes.files import read_json, read_jsonl  # noqa: E402
 from patchwarden.repair.config import RepairConfig  # noqa: E402
 from patchwarden.repair.core import Candidate  # noqa: E402
 from patchwarden.sandboxes.testresults import TestResult  # noqa: E402

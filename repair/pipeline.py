@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from patchwarden.sandboxes import Limits, SandboxError, SandboxSpec, open_spec
+from patchwarden.sandboxes.files import append_jsonl, read_json, read_jsonl, write_json, write_text
 from patchwarden.sandboxes.local import sandbox_notes
 from patchwarden.sandboxes.pytest_command import full_suite_command, split_cmd
 
-from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files

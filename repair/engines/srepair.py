@@ -20,14 +20,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from patchwarden.repair.artifacts import write_json
 from patchwarden.repair.core import (
     BugContext,
     Candidate,
     FunctionEdit,
     FunctionInfo,
     SuspiciousFunction,
-    TestResult,
     apply_edits,
 )
 from patchwarden.repair.errors import RepairInputError
@@ -54,8 +52,10 @@ from patchwarden.repair.prompts.srepair import (
     patch_messages,
     suggestion_messages,
 )
-from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.repair.source_io import read_source
+from patchwarden.sandboxes.files import write_json
+from patchwarden.sandboxes.safe_ast import safe_parse
+from patchwarden.sandboxes.testresults import TestResult
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_TOKENS = 200  # SRepair cuts the error message to about 200 tokens

@@ -21,7 +21,7 @@ import random
 from pathlib import Path
 from typing import Callable, Iterable
 
-from patchwarden.repair.artifacts import write_text
+from patchwarden.sandboxes.files import json_lines, write_text
 from patchwarden.sandboxes.safe_ast import safe_parse
 
 from .prompt import build_prompt
@@ -213,27 +213,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def _read_jsonl(path: Path) -> list[dict]:
     """Rows of a JSONL file; a bad line is named as `file:line` (DatasetError), never a traceback."""
-    path = Path(path)
-    if path.is_dir():
-        raise DatasetError(f"{path} is a folder, not a JSONL file: pass the file itself")
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from None
-                if not isinstance(row, dict):
-                    raise DatasetError(f"{path}:{n}: expected one JSON object per line")
-                rows.append(row)
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path} is not UTF-8 text ({exc.reason}); pass a JSONL file") from None
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path} ({exc.strerror}); pass a readable JSONL file") from None
-    return rows
+    return [row for _, row in json_lines(Path(path), objects=True, error=DatasetError)]
 
 
 def load_split(data_dir: str | Path, split: str) -> list[dict]:
