@@ -37,7 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from patchwarden.benchmarks.humanevalfix import TEST_CMD, bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.benchmarks.humanevalfix import TEST_CMD, bug_id, make_bug_repo  # noqa: E402
+from patchwarden.repair.humanevalfix import load_rows  # noqa: E402
 
 VARIANTS = {"x": " -x", "maxfail": " --maxfail=1", "lf": " --lf"}
 GIT_IDENT = ["-c", "user.name=patchwarden", "-c", "user.email=bench@patchwarden.invalid", "-c", "commit.gpgsign=false"]

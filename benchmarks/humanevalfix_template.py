@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 
-from patchwarden.benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
+from patchwarden.benchmarks.humanevalfix import bug_id, make_bug_repo  # noqa: E402
+from patchwarden.repair.humanevalfix import load_rows  # noqa: E402
 from patchwarden.sandboxes.files import read_json, read_jsonl  # noqa: E402
 from patchwarden.repair.config import RepairConfig  # noqa: E402
 from patchwarden.repair.core import Candidate  # noqa: E402

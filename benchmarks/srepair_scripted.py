@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-from patchwarden.benchmarks.humanevalfix import load_rows, make_bug_repo
+from patchwarden.benchmarks.humanevalfix import make_bug_repo
+from patchwarden.repair.humanevalfix import load_rows
 from patchwarden.repair.core import normalize_source
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
