@@ -16,7 +16,6 @@ The rule (docs/validation.md):
 """
 from __future__ import annotations
 
-import posixpath
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,9 +23,9 @@ from pathlib import Path
 
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
-from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.junit import merge_by_nodeid
 from patchwarden.sandboxes.pytest_command import full_suite_command
-from patchwarden.sandboxes.testresults import TestResult
+from patchwarden.sandboxes.suite_run import run_suite
 
 from .core import Candidate, patched_files
 
@@ -70,12 +69,10 @@ def cold_run(spec: SandboxSpec, repo: Path, command: str, files: dict[str, str],
     with open_spec(spec, repo) as sbx:
         if files:
             sbx.put_files(files)
-        xml = posixpath.join(sbx.workdir, REPORT)
-        res = sbx.run(command, timeout=timeout, env={"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1"})
-        try:
-            tests = {n: r.status for n, r in merge_by_nodeid(parse_junit(sbx.read_file(REPORT))).items() if n}
-        except Exception:  # no report: not pytest, or it crashed
-            tests = {}
+        # The command exactly as given (the cache plugin stays: `--lf` must still parse).
+        run = run_suite(sbx, command, REPORT, timeout=timeout, via="env", options=["-o", "junit_family=xunit1"])
+    res = run.result
+    tests = {n: r.status for n, r in merge_by_nodeid(run.tests or []).items() if n}  # none: not pytest, or it crashed
     tail = (res.stdout[-1500:] + "\n" + res.stderr[-1500:]).strip()
     return CommandRun(command, res.returncode, round(res.duration, 3), res.timed_out, tests, tail,
                       round(time.monotonic() - start, 3))

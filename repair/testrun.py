@@ -1,8 +1,8 @@
-"""Run a user's test command once in a sandbox and get a status per test.
+"""Run a user's test command once in a sandbox and get a status per test (the baseline run).
 
-For pytest commands we add `--junitxml` (parsed without relying on pytest's console
-format), `--tb=native` (standard Python tracebacks, easy to read frames from) and a tiny
-plugin that records per-test line coverage for spectrum-based localization.
+For pytest commands we add `--junitxml` (through sandboxes/suite_run.py; parsed without relying
+on pytest's console format), `--tb=native` (standard Python tracebacks, easy to read frames
+from) and a tiny plugin that records per-test line coverage for spectrum-based localization.
 Other commands give one pseudo-test whose status is the exit code.
 """
 from __future__ import annotations
@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from patchwarden.sandboxes import Sandbox
-from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.junit import merge_by_nodeid
 from patchwarden.sandboxes.pytest_command import pytest_args
+from patchwarden.sandboxes.suite_run import run_suite
 from patchwarden.sandboxes.testresults import TestResult
 
 PW_DIR = ".patchwarden"
+JUNIT = f"{PW_DIR}/junit.xml"
 PLUGIN_FILE = Path(__file__).with_name("pw_pytest_plugin.py")
 FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>[^\s]+)')
 
@@ -66,10 +68,9 @@ PYTEST_INTERNAL_ERROR = "pytest.py::internal"
 
 
 def instrumented_command(test_cmd: str, workdir: str, per_test_timeout: float = 0) -> tuple[str, dict[str, str]]:
-    """The command and environment for a baseline pytest run with JUnit XML and coverage."""
+    """The command and environment for a baseline pytest run with coverage."""
     pw = f"{workdir}/{PW_DIR}"
-    extra = ["-p", "pw_pytest_plugin", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
-             f"--junitxml={pw}/junit.xml", "--tb=native"]
+    extra = ["-p", "pw_pytest_plugin", "--tb=native"]  # run_suite adds the JUnit XML options
     env = {"PYTHONPATH": pw, "PW_COVERAGE_OUT": f"{pw}/coverage.json", "PW_TEST_TIMEOUT": str(per_test_timeout or 0)}
     return test_cmd + " " + " ".join(shlex.quote(a) for a in extra), env
 
@@ -84,17 +85,13 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     cmd, env = instrumented_command(test_cmd, sandbox.workdir, per_test_timeout)
     if not with_coverage:
         env.pop("PW_COVERAGE_OUT")
-    res = sandbox.run(cmd, timeout=timeout, env=env)
-    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    run = run_suite(sandbox, cmd, JUNIT, timeout=timeout, env=env)
+    res, tail = run.result, run.tail
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
-    try:
-        xml = sandbox.read_file(f"{PW_DIR}/junit.xml")
-    except Exception:  # missing file; backends raise their own error types
-        xml = None
-    if xml is None or res.returncode in (126, 127):
+    if run.tests is None or res.returncode in (126, 127):  # no (readable) XML: no test ran
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
-    results = merge_by_nodeid(parse_junit(xml))
+    results = merge_by_nodeid(run.tests)
     internal = results.pop(PYTEST_INTERNAL_ERROR, None)
     results.pop("", None)  # a test case pytest could not name: its report failed half-way
     if internal is not None or res.returncode == 3:
@@ -120,8 +117,8 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
 
 
 def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float) -> TestRun:
-    res = sandbox.run(test_cmd, timeout=timeout)
-    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    run = run_suite(sandbox, test_cmd, JUNIT, timeout=timeout, via=None)
+    res, tail = run.result, run.tail
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
     if res.returncode in (126, 127):
