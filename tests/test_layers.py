@@ -1,4 +1,5 @@
-"""Imports point down only: cli -> benchmarks -> (neuron_patch | repair) -> bouncer -> sandboxes.
+"""Imports point down only: cli -> benchmarks -> (neuron_patch | repair) -> bouncer -> sandboxes,
+and never in a circle among one package's modules.
 
 pyproject.toml's [tool.importlinter] contracts are the rule; these tests run them with
 import-linter (the `dev` extra, which setup-dev.sh installs: never skipped, so a wrong import fails
@@ -33,7 +34,7 @@ def test_the_packages_keep_their_layers():
     run = lint(ROOT, devpath(ROOT))
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert "2 kept, 0 broken" in out, out  # both contracts ran (a config typo would run none)
+    assert "3 kept, 0 broken" in out, out  # both contracts ran (a config typo would run none)
 
 
 @pytest.mark.parametrize("where, line, broken", [
@@ -41,6 +42,7 @@ def test_the_packages_keep_their_layers():
     ("bouncer/upward.py", "import patchwarden.repair.core\n", "patchwarden.bouncer.upward -> patchwarden.repair.core"),
     ("neuron_patch/sideways.py", "from patchwarden.repair.errors import RepairInputError\n",
      "patchwarden.neuron_patch.sideways -> patchwarden.repair.errors"),
+    ("repair/engines/circle.py", "from patchwarden.repair.pipeline import run_repair\n", ".engines -> .pipeline"),
 ])
 def test_one_wrong_import_breaks_the_contracts(tmp_path, where, line, broken):
     """The contracts can fail: a copy of the packages with one import against the layers."""
