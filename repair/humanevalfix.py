@@ -25,7 +25,7 @@ def load_rows(path: str | Path | None = None) -> list[dict]:
         path = BUNDLED
     local = Path(path).expanduser()
     if local.is_dir():
-        raise HumanEvalFixError(f"{path} is a directory: pass a HumanEvalFix JSONL file or a HF id such as {HF_ID}")
+        raise HumanEvalFixError(f"{path} is a folder, not a JSONL file: pass a HumanEvalFix JSONL file or a HF id such as {HF_ID}")
     if local.exists():
         if local.suffix == ".json":
             try:
