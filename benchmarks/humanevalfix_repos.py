@@ -4,37 +4,17 @@
     repo/tests/test_example.py  the docstring's examples (HumanEvalFix `example_test`)
     repo/tests/test_hidden.py   the hidden tests (HumanEvalFix `test`)
 
-The dataset ships inside the package (MIT licence beside it); a local JSONL path or the
-Hugging Face id `bigcode/humanevalpack` (config "python") can be used instead.
+The rows come from `repair/humanevalfix.py` (the one loader: the bundled copy, a local JSONL or
+the Hugging Face id `bigcode/humanevalpack`).
 """
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
 
-PACKAGED = Path(__file__).with_name("data") / "humanevalfix-python.jsonl"
 TEST_CMD = "python3 -m pytest -q"
 _CHECK_CALL = re.compile(r"^check\(.*\)\s*$")
-
-
-def load_rows(path: str | Path | None = None) -> list[dict]:
-    """Rows of HumanEvalFix: the packaged copy, a local JSONL/JSON file, or a Hugging Face id."""
-    if path is None:
-        path = PACKAGED
-    p = Path(path)
-    if p.exists():
-        text = p.read_text()
-        if p.suffix == ".json":
-            data = json.loads(text)
-            return data if isinstance(data, list) else list(data.values())
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if "/" in str(path) and not str(path).startswith((".", "/")):
-        from datasets import load_dataset  # a Hugging Face id, e.g. bigcode/humanevalpack
-
-        return [dict(r) for r in load_dataset(str(path), "python", split="test")]
-    raise FileNotFoundError(f"{path}: no such file; pass a HumanEvalFix JSONL file or a Hugging Face dataset id")
 
 
 def _test_module(test_code: str, entry_point: str, name: str) -> str:

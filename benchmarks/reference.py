@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from patchwarden.benchmarks.datasets.base import git
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 MODULE_KEY = "<module>"
 

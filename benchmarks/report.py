@@ -12,6 +12,7 @@ from pathlib import Path
 
 from patchwarden.benchmarks.results import latest_by_id, read_results
 from patchwarden.benchmarks.runner import RESULTS, SETTINGS
+from patchwarden.sandboxes.files import atomic_path, write_text
 
 
 class ReportError(Exception):
@@ -196,10 +197,9 @@ def time_axis(ax, seconds: list[float]) -> None:
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -207,7 +207,7 @@ def _save(fig, path: Path) -> Path:
 def write_predictions(run: Run, path: Path) -> Path:
     """SWE-bench predictions: every bug, with an empty patch where none was found."""
     lines = [json.dumps({"instance_id": r["id"], "model_name_or_path": run.model_name, "model_patch": prediction_patch(r)}) for r in run.records]
-    _write_atomic(path, "".join(line + "\n" for line in lines))
+    write_text(path, "".join(line + "\n" for line in lines))
     return path
 
 
@@ -217,12 +217,6 @@ def prediction_patch(record: dict) -> str:
     if "model_patch" in record:
         return record["model_patch"] or ""
     return (record.get("patch") or "") if record.get("plausible") else ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _rel(path: Path, report_dir: Path) -> str:
@@ -318,8 +312,8 @@ def build_report(dirs: list[Path], out: Path) -> dict:
     predictions = [write_predictions(run, out / f"predictions-{safe_name(run.label)}.jsonl") for run in runs]
     bugs = bug_rows(runs, out)
     md, page = out / "report.md", out / "report.html"
-    _write_atomic(md, _markdown(runs, summaries, type_table, plots, predictions, bugs, out))
-    _write_atomic(page, _html(runs, summaries, type_table, plots, predictions, bugs, out))
+    write_text(md, _markdown(runs, summaries, type_table, plots, predictions, bugs, out))
+    write_text(page, _html(runs, summaries, type_table, plots, predictions, bugs, out))
     return {
         "markdown": str(md), "html": str(page), "plots": [str(p) for p in plots], "predictions": [str(p) for p in predictions],
         "summary": summaries, "by_type": {run.label: by_type(run) for run in runs}, "bugs": bugs,

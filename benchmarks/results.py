@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchwarden.repair.artifacts import append_line, cut_torn_tail
+from patchwarden.sandboxes.files import append_line, cut_torn_tail
 
 
 class ResultsWarning(UserWarning):

@@ -23,6 +23,7 @@ from typing import Callable
 
 from patchwarden.benchmarks.datasets import Bug, get_dataset
 from patchwarden.benchmarks.results import ResultStore
+from patchwarden.sandboxes.files import write_text
 
 RESULTS = "results.jsonl"
 PREDICTIONS = "predictions.jsonl"  # SWE-bench rows, one per finished bug, kept current as bugs finish
@@ -125,7 +126,8 @@ def check_settings(settings: BenchSettings) -> None:
     a bad engine or budget must not turn every bug into an `error` record."""
     from patchwarden.repair.checks import range_problem, settings_problem
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import ENGINES, RepairInputError
+    from patchwarden.repair.pipeline import ENGINES
+    from patchwarden.repair.errors import RepairInputError
 
     if settings.engine not in ENGINES:
         raise BenchError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
@@ -230,9 +232,7 @@ def _write_settings(out: Path, settings: BenchSettings, resume: bool) -> None:
             if old.get("settings", {}).get(key) != current.get(key):
                 raise BenchError(f"--resume: {key} was {old['settings'].get(key)!r} in {out}, now {current.get(key)!r}; use the same options or another --out")
         return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"settings": current, "model_name": settings.model_name, "started": datetime.now(timezone.utc).isoformat()}, indent=2))
-    os.replace(tmp, path)
+    write_text(path, json.dumps({"settings": current, "model_name": settings.model_name, "started": datetime.now(timezone.utc).isoformat()}, indent=2))
 
 
 def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ran: int) -> None:
@@ -243,9 +243,7 @@ def _record_session(out: Path, seconds: float, workers: int, ray: str | None, ra
     meta = json.loads(path.read_text())
     meta["elapsed"] = round(meta.get("elapsed", 0.0) + seconds, 3)
     meta.setdefault("sessions", []).append({"workers": workers, "ray": ray, "bugs": ran, "wall_time": round(seconds, 3)})
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(meta, indent=2))
 
 
 def prepare_out(out: Path, settings: BenchSettings, resume: bool) -> tuple[ResultStore, set[str], list[str]]:

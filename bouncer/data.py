@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from patchwarden.sandboxes.files import json_lines
+
 SPLITS = ("input", "output", "lite")
 HF_IDS = {"input": "uw-swag/input-bouncer", "output": "uw-swag/output-bouncer"}
 SIDES = {"input": ("input",), "output": ("output",), "lite": ("input", "output")}
@@ -61,7 +63,7 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
             with path.open(newline="", encoding="utf-8") as fh:
                 rows = list(csv.DictReader(fh))
         elif suffix == ".jsonl":
-            rows = [_parse_json_line(path, n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+            rows = [row for _, row in json_lines(path, error=BouncerDataError)]
         elif suffix == ".json":
             rows = _json_rows(path, json.loads(path.read_text(encoding="utf-8")))
         else:
@@ -80,13 +82,6 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
         if not isinstance(row, dict):
             raise BouncerDataError(f"{path}: every row must be an object with named fields, found {type(row).__name__}")
     return rows
-
-
-def _parse_json_line(path: Path, n: int, line: str) -> dict:
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise BouncerDataError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from exc
 
 
 def _json_rows(path: Path, data: Any) -> list:

@@ -21,7 +21,7 @@ import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 from .decision import OUTPUT_LABELS, Decision, rubric_label, sigmoid
 

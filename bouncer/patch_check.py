@@ -7,13 +7,13 @@ give the trigger tests (failing before), whether they pass after, and regression
 from __future__ import annotations
 
 import ast
-import shlex
 from pathlib import Path
 
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
-from patchwarden.repair.pyast import safe_parse
-from patchwarden.repair.pytest_cmd import pytest_args
 from patchwarden.sandboxes import open_sandbox
+from patchwarden.sandboxes.junit import merge_by_nodeid
+from patchwarden.sandboxes.pytest_command import pytest_args
+from patchwarden.sandboxes.safe_ast import safe_parse
+from patchwarden.sandboxes.suite_run import run_suite
 
 from .evidence import PatchEvidence
 
@@ -24,20 +24,17 @@ PATCH_FILE = ".patchwarden-bounce.patch"
 def _run_tests(sbx, test_cmd: str, timeout: float) -> tuple[dict[str, bool] | None, bool]:
     """({nodeid: passed} or None when per-test results are unavailable, whole command passed)."""
     is_pytest = pytest_args(test_cmd) is not None
-    cmd = f"{test_cmd} --junitxml={shlex.quote(JUNIT)}" if is_pytest else test_cmd
-    result = sbx.run(cmd, timeout=timeout)
+    # The user's options as given (no JUnit options of ours: their `--lf` needs the cache plugin).
+    run = run_suite(sbx, test_cmd, JUNIT, timeout=timeout, via="argv" if is_pytest else None, options=[])
+    result = run.result
     if result.returncode in (126, 127):  # the shell could not start it: no evidence either way
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
         raise ValueError(f"the test command `{test_cmd}` cannot run in the sandbox (exit {result.returncode}: "
                          f"{last[0][:200]}); fix --test-cmd, the tests were not run")
-    if not is_pytest:
+    if run.tests is None:  # not pytest, or no readable XML
         return None, result.ok
-    try:
-        tests = merge_by_nodeid(parse_junit(sbx.read_file(JUNIT)))
-        sbx.run(["rm", "-f", JUNIT], timeout=30)
-    except (OSError, ValueError):
-        return None, result.ok
-    return {nid: not r.bad for nid, r in tests.items()}, result.ok
+    sbx.run(["rm", "-f", JUNIT], timeout=30)  # the run after the patch must not read this one's results
+    return {nid: not r.bad for nid, r in merge_by_nodeid(run.tests).items()}, result.ok
 
 
 def _patch_tool(sbx) -> str | None:

@@ -7,27 +7,14 @@ file are skipped, and the file is rewritten atomically every few items.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from patchwarden.sandboxes.files import write_json, write_text
+
 from .data import Item, load_predictions, read_rows
 from .decision import Decision
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_existing(path: Path) -> dict:
@@ -82,10 +69,10 @@ def run_bouncers(
         entry["trace"] = traces if split == "lite" else next(iter(traces.values()))
         done[item.instance_id] = entry
         if n % save_every == 0:
-            write_json_atomic(out, done)
+            write_json(out, done)
         if on_item:
             on_item(item.instance_id)
-    write_json_atomic(out, done)
+    write_json(out, done)
     return done
 
 
@@ -117,13 +104,11 @@ def export_submission(out_dir: Path, name: str, site: str, oss: bool, entries: d
             raise ValueError(f"{path}: no predictions for the {split} split")
         data = {str(row["instance_id"]): {k: v for k, v in row.items() if k != "instance_id"} for row in read_rows(path)}
         filename = f"{slug}_{split}.json"
-        write_json_atomic(out_dir / "data" / filename, data)
+        write_json(out_dir / "data" / filename, data)
         files[split] = filename
     lines = [f"name: {_yaml_scalar(name)}", f"oss: {_yaml_scalar(oss)}", f"site: {_yaml_scalar(site)}", "entries:"]
     lines += [f"  {split}: {_yaml_scalar(files.get(split))}" for split in ("lite", "input", "output")]
     lines.append(f"icon: {_yaml_scalar(icon)}")
     config = out_dir / "config.yaml"
-    tmp = config.with_name(".config.yaml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, config)
+    write_text(config, "\n".join(lines) + "\n")
     return {"config": str(config), "files": {k: str(out_dir / "data" / v) for k, v in files.items()}}

@@ -56,7 +56,7 @@ def mint(
     """MINT: patch a few FFN neurons so each case's target tokens become top-1 again."""
     from patchwarden.neuron_patch.data import model_ref, read_cases
     from patchwarden.neuron_patch.mint import MintConfig
-    from patchwarden.neuron_patch.runs import run_mint
+    from patchwarden.neuron_patch.run_and_save import run_mint
 
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
@@ -99,7 +99,7 @@ def irepair(
     """IRepair: train only the blocks most sensitive to the error, with a KL leash on utility text."""
     from patchwarden.neuron_patch.data import model_ref, read_error_data, read_texts
     from patchwarden.neuron_patch.irepair import METHODS, IRepairConfig
-    from patchwarden.neuron_patch.runs import run_irepair
+    from patchwarden.neuron_patch.run_and_save import run_irepair
 
     if method not in METHODS:
         fail(f"--method {method}: use one of {', '.join(METHODS)}")

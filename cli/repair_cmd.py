@@ -58,7 +58,8 @@ def repair(
     sandbox, and emit the best plausible patch. Exit 0 = plausible patch, 1 = none,
     2 = bad input, 3 = abstained, 4 = environment or service failure (model server down, Docker)."""
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.pipeline import run_repair
+    from patchwarden.repair.errors import RepairInputError
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')
@@ -132,7 +133,8 @@ def localize(
 ):
     """Run the tests once and rank the functions most likely to hold the bug (tracebacks of the
     failing tests + per-test coverage scored with Ochiai), with the evidence for each."""
-    from patchwarden.repair.pipeline import RepairInputError, localize_repo, no_evidence_reason
+    from patchwarden.repair.pipeline import localize_repo, no_evidence_reason
+    from patchwarden.repair.errors import RepairInputError
 
     if test_cmd is None:
         fail('no test command; pass --test-cmd, e.g. --test-cmd "python -m pytest -q"')

@@ -27,7 +27,7 @@ def show(
     except RunDirError as exc:
         fail(str(exc))
     if html is not None:
-        from patchwarden.repair.artifacts import write_text
+        from patchwarden.sandboxes.files import write_text
         from patchwarden.repair.run_page import render_html
 
         if html.is_dir():

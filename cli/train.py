@@ -36,7 +36,7 @@ def dataset_cmd(
     """Build a Repair-R1 dataset (JSONL rows: prompt, buggy code, reference, hidden tests, ...)."""
     from pathlib import Path
 
-    from patchwarden.repair.artifacts import write_json
+    from patchwarden.sandboxes.files import write_json
     from patchwarden.repair.r1.dataset import SOURCES, DatasetError, humaneval_mutants, load_humanevalfix, split_rows, write_jsonl
 
     sources = [s.strip() for s in from_.split(",") if s.strip()]
@@ -198,7 +198,7 @@ def eval_cmd(
     if details:
         from pathlib import Path
 
-        from patchwarden.repair.artifacts import write_json
+        from patchwarden.sandboxes.files import write_json
 
         write_json(Path(details), {"summary": summary, "bugs": [b.to_dict() for b in report.bugs]})
     if json_out:

@@ -1,9 +1,10 @@
 """Loading models and the JSONL inputs of `patchwarden neuron`."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from patchwarden.sandboxes.files import json_lines
 
 
 class DataProblem(ValueError):
@@ -56,17 +57,7 @@ def _read_jsonl(path: str | Path, what: str) -> list[dict]:
     p = Path(path)
     if not p.is_file():
         raise DataProblem(f"{what} file `{p}` not found; pass a JSONL file")
-    rows = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataProblem(f"{p}:{n}: not valid JSON ({exc.msg}); one JSON object per line") from None
-        if not isinstance(row, dict):
-            raise DataProblem(f"{p}:{n}: expected a JSON object per line")
-        rows.append(row)
+    rows = [row for _, row in json_lines(p, objects=True, error=DataProblem)]
     if not rows:
         raise DataProblem(f"{what} file `{p}` is empty")
     return rows

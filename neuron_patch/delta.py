@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from patchwarden.sandboxes.files import atomic_path
 
 FORMAT = "patchwarden-delta/1"
 
@@ -99,14 +99,8 @@ def save(delta: Delta, path: str | Path) -> Path:
         layout[name] = {"axis": e["axis"], "changed": e["changed"]}
     meta = {"format": FORMAT, "base_model": delta.base_model, "base_hash": delta.base_hash,
             "layout": json.dumps(layout), "info": json.dumps(delta.info, default=str)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, suffix=".tmp") as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 

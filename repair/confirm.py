@@ -16,7 +16,6 @@ The rule (docs/validation.md):
 """
 from __future__ import annotations
 
-import posixpath
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,10 +23,11 @@ from pathlib import Path
 
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
+from patchwarden.sandboxes.junit import merge_by_nodeid
+from patchwarden.sandboxes.pytest_command import full_suite_command
+from patchwarden.sandboxes.suite_run import run_suite
 
-from .core import Candidate, TestResult, patched_files
-from .junit import merge_by_nodeid, parse_junit
-from .pytest_cmd import full_suite_command
+from .core import Candidate, patched_files
 
 REPORT = ".patchwarden/confirm.xml"
 
@@ -69,18 +69,10 @@ def cold_run(spec: SandboxSpec, repo: Path, command: str, files: dict[str, str],
     with open_spec(spec, repo) as sbx:
         if files:
             sbx.put_files(files)
-        xml = posixpath.join(sbx.workdir, REPORT)
-        from patchwarden.sandboxes.test_reports import run_with_reports
-
-        # Java/JavaScript runners patchwarden knows give their own JUnit reports (sandboxes/test_reports.py).
-        rr = run_with_reports(sbx, command, timeout, env={"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1"})
-        res = rr.result
-        try:
-            tests = {n: r.status for n, r in merge_by_nodeid(parse_junit(sbx.read_file(REPORT))).items() if n}
-        except Exception:  # no report: not pytest, or it crashed
-            tests = {}
-        if rr.cases:
-            tests = {c.nodeid: c.status for c in rr.cases}
+        # The command exactly as given (the cache plugin stays: `--lf` must still parse).
+        run = run_suite(sbx, command, REPORT, timeout=timeout, via="env", options=["-o", "junit_family=xunit1"])
+    res = run.result
+    tests = {n: r.status for n, r in merge_by_nodeid(run.tests or []).items() if n}  # none: not pytest, or it crashed
     tail = (res.stdout[-1500:] + "\n" + res.stderr[-1500:]).strip()
     return CommandRun(command, res.returncode, round(res.duration, 3), res.timed_out, tests, tail,
                       round(time.monotonic() - start, 3))

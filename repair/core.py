@@ -6,21 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
-STATUSES = ("passed", "failed", "error", "skipped")
-
-
-@dataclass
-class TestResult:
-    __test__ = False  # not a pytest test class
-    nodeid: str  # pytest-style id, e.g. "tests/test_x.py::TestA::test_b"
-    status: str  # one of STATUSES
-    message: str = ""  # short error message of a failing test
-    traceback: str = ""  # full failure text
-    duration: float = 0.0
-
-    @property
-    def bad(self) -> bool:
-        return self.status in ("failed", "error")
+from patchwarden.sandboxes.testresults import TestResult
 
 
 @dataclass

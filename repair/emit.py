@@ -9,6 +9,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from patchwarden.sandboxes.files import write_text
+
 from .source_io import encode_like, read_source, source_encoding
 
 
@@ -68,11 +70,7 @@ def ensure_clean(repo: Path) -> None:
 def apply_to_tree(repo: Path, new_files: dict[str, str]) -> None:
     for rel, text in new_files.items():
         path = repo / rel
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encode_like(path, text))  # in the encoding the file declares (PEP 263)
-        os.chmod(tmp, path.stat().st_mode)
-        os.replace(tmp, path)
+        write_text(path, encode_like(path, text))  # in the encoding the file declares (PEP 263); its mode kept
 
 
 def check_branch_name(repo: Path, branch: str) -> Path:

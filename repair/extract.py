@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from patchwarden.repair.core import normalize_source
 from patchwarden.repair.imports import answer_extras
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$", re.M)
 FUNCTION_ID = re.compile(r"^[ \t*#>`-]*Function\s+ID\s*[:#]?\s*(\d+)\b[*`]*[^\n]*$", re.M | re.I)

@@ -22,8 +22,9 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from patchwarden.repair.core import BugContext, FunctionInfo, SuspiciousFunction, TestResult
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.core import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.sandboxes.safe_ast import safe_parse
+from patchwarden.sandboxes.testresults import TestResult
 
 FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in |^(?P<file2>[^\s:]+\.py):(?P<line2>\d+):', re.M)
 

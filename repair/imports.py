@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 
 from patchwarden.repair.core import FunctionEdit
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 IMPORT_QUALNAME = "<imports>"  # the qualname of the edit that adds imports
 ONLY_IMPORTS = "only imports may be added outside the function"

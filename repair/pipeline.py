@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from patchwarden.sandboxes import Limits, SandboxError, SandboxSpec, open_spec
+from patchwarden.sandboxes.files import append_jsonl, read_json, read_jsonl, write_json, write_text
 from patchwarden.sandboxes.local import sandbox_notes
+from patchwarden.sandboxes.pytest_command import full_suite_command, pytest_args, split_cmd
 
-from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
 from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
 from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
-from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
+from .functions import extract_functions, repo_functions
 from .languages import detect as detect_language, languages_in
 from .envcheck import environment_problem
+from .errors import RepairInputError
 from .localize import localize
-from .pytest_cmd import full_suite_command, pytest_args, split_cmd
 from .sandbox_choice import choose_sandbox
 from .source_io import read_source
 from .test_calls import functions_used_by_tests
@@ -39,10 +40,6 @@ def _environment(exc: Exception) -> Exception:
     """Mark an error as the test environment's fault, not the user's input: the CLI exits 4 (docs/json.md)."""
     exc.environment = True
     return exc
-
-
-class RepairInputError(Exception):
-    """Bad input: the message names the problem and the fix (CLI: exit 2)."""
 
 
 # -- run directory --------------------------------------------------------------------------

@@ -12,9 +12,10 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from patchwarden.sandboxes.files import write_text
 
 
 class PredictionsError(Exception):
@@ -57,12 +58,7 @@ def write_predictions(path: Path, rows: list[dict]) -> None:
         by_id[row["instance_id"]] = row
     rows = list(by_id.values())
     text = json.dumps(rows, indent=1) + "\n" if path.suffix == ".json" else "".join(json.dumps(r) + "\n" for r in rows)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text(path, text, durable=True)
 
 
 def write_prediction(path: Path, instance_id: str, model: str, patch: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .artifacts import read_jsonl
+from patchwarden.sandboxes.files import read_jsonl
 
 KNOWN_FILES = {"config.json", "baseline.json", "localization.json", "candidates.jsonl", "validations.jsonl",
                "result.json", "patch.diff", "bounce_input.json", "bounce_output.json", "model_calls.jsonl"}

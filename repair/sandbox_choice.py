@@ -16,8 +16,7 @@ from pathlib import Path
 
 from patchwarden.sandboxes import DEFAULT_IMAGE, Limits, SandboxError, SandboxSpec, open_sandbox, resolve_backend
 from patchwarden.sandboxes.envmount import EnvMounts, command_executable, plan_mounts
-
-from .pytest_cmd import pytest_args
+from patchwarden.sandboxes.pytest_command import pytest_args
 
 DRY_START_TIMEOUT = 60.0
 MAX_PROBED_MODULES = 300

@@ -1,8 +1,8 @@
-"""Run a user's test command once in a sandbox and get a status per test.
+"""Run a user's test command once in a sandbox and get a status per test (the baseline run).
 
-For pytest commands we add `--junitxml` (parsed without relying on pytest's console
-format), `--tb=native` (standard Python tracebacks, easy to read frames from) and a tiny
-plugin that records per-test line coverage for spectrum-based localization.
+For pytest commands we add `--junitxml` (through sandboxes/suite_run.py; parsed without relying
+on pytest's console format), `--tb=native` (standard Python tracebacks, easy to read frames
+from) and a tiny plugin that records per-test line coverage for spectrum-based localization.
 Other commands give one pseudo-test whose status is the exit code.
 """
 from __future__ import annotations
@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from patchwarden.sandboxes import Sandbox
-
-from .core import TestResult
-from .junit import merge_by_nodeid, parse_junit
-from .pytest_cmd import pytest_args
+from patchwarden.sandboxes.junit import merge_by_nodeid
+from patchwarden.sandboxes.pytest_command import pytest_args
+from patchwarden.sandboxes.suite_run import run_suite
+from patchwarden.sandboxes.testresults import TestResult
 
 PW_DIR = ".patchwarden"
+JUNIT = f"{PW_DIR}/junit.xml"
 PLUGIN_FILE = Path(__file__).with_name("pw_pytest_plugin.py")
 FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>[^\s]+)')
 
@@ -67,10 +68,9 @@ PYTEST_INTERNAL_ERROR = "pytest.py::internal"
 
 
 def instrumented_command(test_cmd: str, workdir: str, per_test_timeout: float = 0) -> tuple[str, dict[str, str]]:
-    """The command and environment for a baseline pytest run with JUnit XML and coverage."""
+    """The command and environment for a baseline pytest run with coverage."""
     pw = f"{workdir}/{PW_DIR}"
-    extra = ["-p", "pw_pytest_plugin", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
-             f"--junitxml={pw}/junit.xml", "--tb=native"]
+    extra = ["-p", "pw_pytest_plugin", "--tb=native"]  # run_suite adds the JUnit XML options
     env = {"PYTHONPATH": pw, "PW_COVERAGE_OUT": f"{pw}/coverage.json", "PW_TEST_TIMEOUT": str(per_test_timeout or 0)}
     return test_cmd + " " + " ".join(shlex.quote(a) for a in extra), env
 
@@ -85,17 +85,13 @@ def run_tests(sandbox: Sandbox, test_cmd: str, timeout: float = 600.0, with_cove
     cmd, env = instrumented_command(test_cmd, sandbox.workdir, per_test_timeout)
     if not with_coverage:
         env.pop("PW_COVERAGE_OUT")
-    res = sandbox.run(cmd, timeout=timeout, env=env)
-    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    run = run_suite(sandbox, cmd, JUNIT, timeout=timeout, env=env)
+    res, tail = run.result, run.tail
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
-    try:
-        xml = sandbox.read_file(f"{PW_DIR}/junit.xml")
-    except Exception:  # missing file; backends raise their own error types
-        xml = None
-    if xml is None or res.returncode in (126, 127):
+    if run.tests is None or res.returncode in (126, 127):  # no (readable) XML: no test ran
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
-    results = merge_by_nodeid(parse_junit(xml))
+    results = merge_by_nodeid(run.tests)
     internal = results.pop(PYTEST_INTERNAL_ERROR, None)
     results.pop("", None)  # a test case pytest could not name: its report failed half-way
     if internal is not None or res.returncode == 3:
@@ -124,25 +120,22 @@ def _run_plain(sandbox: Sandbox, test_cmd: str, timeout: float, with_coverage: b
     """Any other command: per-test results from its runner's JUnit reports when patchwarden knows
     the runner (sandboxes/test_reports.py: Maven, Gradle, node --test, Jest, Vitest, Mocha...),
     else one pseudo-test whose status is the exit code."""
-    from patchwarden.sandboxes.test_reports import run_with_reports
-
     from .runtime_coverage import collect_coverage, coverage_env
 
     cov_env, cov_note = coverage_env(sandbox, test_cmd)
-    rr = run_with_reports(sandbox, test_cmd, timeout, extra_env=cov_env)
-    res = rr.result
-    tail = (res.stdout[-3000:] + "\n" + res.stderr[-3000:]).strip()
+    run = run_suite(sandbox, test_cmd, JUNIT, timeout=timeout, via=None, runner_env=cov_env)
+    res, tail = run.result, run.tail
     if res.timed_out:
         raise TestCommandProblem(f"the test command did not finish within {timeout:.0f}s; raise --test-timeout or narrow --test-cmd")
     if res.returncode in (126, 127):
         raise TestCommandProblem(_cannot_start(test_cmd, res.returncode, tail, getattr(sandbox, "backend", "")))
-    if rr.cases is not None:
-        results = {c.nodeid: TestResult(c.nodeid, c.status, c.message, c.traceback, c.duration) for c in rr.cases}
+    if run.tests is not None:
+        results = {t.nodeid: t for t in run.tests}
         coverage, note = collect_coverage(sandbox, test_cmd, results, timeout) if with_coverage else (None, cov_note)
         return TestRun(results, res.returncode, res.duration, tail, True, coverage, note)
     status = "passed" if res.returncode == 0 else "failed"
     result = TestResult(test_cmd, status, "" if status == "passed" else f"exit code {res.returncode}", tail)
-    note = rr.note or "the test command is not a plain pytest run, so there is no per-test coverage"
+    note = run.note or "the test command is not a plain pytest run, so there is no per-test coverage"
     return TestRun({test_cmd: result}, res.returncode, res.duration, tail, False, None, note)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import posixpath
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -21,16 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from patchwarden.repair.core import Candidate, TestResult, patched_files
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
-from patchwarden.repair.pytest_cmd import pytest_args, python_of, split_cmd
+from patchwarden.repair.core import Candidate, patched_files
 from patchwarden.repair.source_io import encode_files
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
 from patchwarden.sandboxes.forkserver import SERVER_DIR, ForkServer, ForkServerError, PytestRun, third_party_imports
+from patchwarden.sandboxes.junit import merge_by_nodeid
+from patchwarden.sandboxes.pytest_command import pytest_args, python_of, split_cmd
+from patchwarden.sandboxes.suite_run import run_suite
+from patchwarden.sandboxes.testresults import TestResult
 
 STATUSES = ("plausible", "trigger-fail", "regression", "timeout", "error", "unconfirmed")
-JUNIT_OPTS = ["-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
 
 # pytest options whose value is the next token (`-k expr`); needed to tell option values from
 # test paths when the trigger run keeps the user's options but not their paths.
@@ -345,37 +345,23 @@ class ColdValidator(_ValidatorBase):
 
     def _run(self, args: list[str] | None, files: dict[str, str]) -> PytestRun:
         rel = f"{SERVER_DIR}/cold-{os.getpid()}-{next(self._runs)}.xml"
-        xml = posixpath.join(self.sandbox.workdir, rel)
-        env = None
         if self.args is not None:
             prefix = self.argv[: len(self.argv) - len(self.args)]
-            cmd: list[str] | str = prefix + (self.args if args is None else args) + JUNIT_OPTS + ["--junitxml", xml, "-q"]
+            cmd: list[str] | str = prefix + (self.args if args is None else args) + ["-q"]
         else:
-            cmd = self.test_cmd
-            env = {"PYTEST_ADDOPTS": f"--junitxml={xml} -o junit_family=xunit1 -p no:cacheprovider"}
+            cmd = self.test_cmd  # not plain pytest: a pytest inside it is asked through PYTEST_ADDOPTS
         originals = {rel_path: (self.repo / rel_path).read_bytes() for rel_path in files}
         self.sandbox.put_files(encode_files(self.repo, files))
-        reported = None
         try:
-            if self.args is None:  # a runner patchwarden knows writes JUnit reports (sandboxes/test_reports.py)
-                from patchwarden.sandboxes.test_reports import run_with_reports
-
-                rr = run_with_reports(self.sandbox, cmd, self.timeout + self.allowance, env=env)
-                res, reported = rr.result, rr.cases
-            else:
-                res = self.sandbox.run(cmd, timeout=self.timeout + self.allowance, env=env)
+            run = run_suite(self.sandbox, cmd, rel, timeout=self.timeout + self.allowance,
+                            via="argv" if self.args is not None else "env")
         finally:
             self.sandbox.put_files(originals)
+        res, results = run.result, run.tests or []  # no XML: the run crashed (as a warm child can), or it is not pytest
         if not res.timed_out:
             # Later runs may take 3x the slowest finished run (at least 5 s) beyond the tests' time.
             self._slowest = max(self._slowest, res.duration)
             self.allowance = max(5.0, 3.0 * self._slowest)
-        try:
-            results = parse_junit(self.sandbox.read_file(rel))
-        except Exception:  # no XML: the run crashed (as a warm child can), or it is not pytest
-            results = []
-        if reported:
-            results = [TestResult(c.nodeid, c.status, c.message, c.traceback, c.duration) for c in reported]
         error = None
         if res.returncode == 127 and not results:
             error = f"test command cannot start: {res.stderr.strip()[-300:]}"

@@ -6,6 +6,12 @@ and `docker` (a container without network).
         result = sbx.run(["python", "-m", "pytest", "-q"], timeout=60)
 
 Every backend works on a private copy of the source directory.
+
+The bottom layer: it imports no other patchwarden package. It also holds what every layer
+above needs to run tests and keep files: `testresults.py` (TestResult), `junit.py` (JUnit XML
+to results), `suite_run.py` (run a suite cold, read its results), `pytest_command.py` (is a
+command pytest, with which options), `safe_ast.py` (thread-safe parsing), `files.py` (atomic
+writes, JSONL).
 """
 from __future__ import annotations
 

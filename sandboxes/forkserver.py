@@ -5,7 +5,7 @@
         run.results  # list[TestResult], from pytest's JUnit XML
         fs.run_python("assert 1 + 1 == 2", timeout=1).ok
 
-The server (`forkserver_main.py`, stdlib only) imports pytest, its plugins and the given
+The server (`forkserver_program.py`, stdlib only) imports pytest, its plugins and the given
 third-party modules once, and forks a fresh child per request; the child imports the user's
 code itself, so results equal a cold `python -m pytest` run. Works on any backend whose
 `popen` gives piped stdin/stdout (local process, `docker exec -i`).
@@ -25,15 +25,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from patchwarden.repair.core import TestResult
-from patchwarden.repair.junit import parse_junit
-from patchwarden.repair.pyast import safe_parse
-
 from .base import Sandbox, SandboxError
-from .forkserver_main import local_module_names, walk_py
+from .forkserver_program import local_module_names, walk_py
+from .junit import parse_junit
+from .safe_ast import safe_parse
+from .testresults import TestResult
 
 SERVER_DIR = ".patchwarden"
-SERVER_SCRIPT = Path(__file__).with_name("forkserver_main.py")
+SERVER_SCRIPT = Path(__file__).with_name("forkserver_program.py")
 REPLY_GRACE = 15.0  # seconds a server may take beyond a request's own timeout before it is restarted
 
 class ForkServerError(SandboxError):

@@ -20,6 +20,8 @@ import posixpath
 import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+
+from .testresults import TestResult
 from pathlib import Path
 
 REPORT_DIR = ".patchwarden/reports"
@@ -30,23 +32,9 @@ STANDARD_DIRS = ("target/surefire-reports", "build/test-results")
 
 
 @dataclass
-class ReportCase:
-    """One test's outcome; the fields of the repair layer's TestResult."""
-    nodeid: str
-    status: str  # passed | failed | error | skipped
-    message: str = ""
-    traceback: str = ""
-    duration: float = 0.0
-
-    @property
-    def bad(self) -> bool:
-        return self.status in ("failed", "error")
-
-
-@dataclass
 class ReportRun:
     result: object  # the sandbox's RunResult
-    cases: list[ReportCase] | None  # None: no per-test report could be read
+    cases: list[TestResult] | None  # None: no per-test report could be read
     runner: str | None  # the recognised runner, or None
     note: str = ""  # what was read or why nothing was
     command: str = ""  # the command as run (with any reporter flags added)
@@ -161,7 +149,7 @@ def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | No
     res = sandbox.run(command, timeout=timeout, env={**(env or {}), **extra})
     listing = sandbox.run(["/bin/sh", "-c", _LIST], timeout=60)
     paths = sorted(p[2:] if p.startswith("./") else p for p in listing.stdout.split())
-    cases: list[ReportCase] = []
+    cases: list[TestResult] = []
     unreadable = []
     for rel in paths:
         try:
@@ -177,9 +165,9 @@ def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | No
     return ReportRun(res, _unique(cases), runner, f"per-test results from {len(paths)} {runner} report file(s)", command)
 
 
-def _unique(cases: list[ReportCase]) -> list[ReportCase]:
+def _unique(cases: list[TestResult]) -> list[TestResult]:
     """Repeated ids (reruns, a parameterized test without index): the bad outcome wins, once."""
-    merged: dict[str, ReportCase] = {}
+    merged: dict[str, TestResult] = {}
     for c in cases:
         if c.nodeid not in merged or c.bad:
             merged[c.nodeid] = c
@@ -197,13 +185,13 @@ def _case_id(case: ET.Element, suites: list[str], runner: str) -> str:
     return " > ".join([*prefix, *inner, name])
 
 
-def read_junit(xml: bytes | str, runner: str) -> list[ReportCase]:
+def read_junit(xml: bytes | str, runner: str) -> list[TestResult]:
     """The test cases of one JUnit XML report; ValueError when it is not readable XML."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise ValueError(f"unreadable JUnit XML: {exc}") from exc
-    out: list[ReportCase] = []
+    out: list[TestResult] = []
 
     def walk(node: ET.Element, suites: list[str]) -> None:
         for child in node:
@@ -221,7 +209,7 @@ def read_junit(xml: bytes | str, runner: str) -> list[ReportCase]:
     return out
 
 
-def _case(case: ET.Element, suites: list[str], runner: str) -> ReportCase:
+def _case(case: ET.Element, suites: list[str], runner: str) -> TestResult:
     status, message, text = "passed", "", ""
     for child in case:
         if child.tag in ("failure", "error"):
@@ -235,4 +223,4 @@ def _case(case: ET.Element, suites: list[str], runner: str) -> ReportCase:
         duration = float(case.get("time", "0") or 0)
     except ValueError:
         duration = 0.0
-    return ReportCase(_case_id(case, suites, runner), status, message.strip(), text, duration)
+    return TestResult(_case_id(case, suites, runner), status, message.strip(), text, duration)

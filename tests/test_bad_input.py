@@ -180,7 +180,7 @@ def test_bench_run_with_an_unreachable_ray_fails_fast(tmp_path):
 def test_torn_tail_is_cut_before_any_append(tmp_path):
     """F1 for every JSONL writer: one helper cuts a torn tail (and terminates a whole last line)."""
     from patchwarden.benchmarks.results import ResultStore
-    from patchwarden.repair.artifacts import append_jsonl
+    from patchwarden.sandboxes.files import append_jsonl
     from patchwarden.repair.models.calllog import CallLog
 
     path = tmp_path / "a.jsonl"

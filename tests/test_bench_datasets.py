@@ -42,7 +42,7 @@ def test_jsonl_commit_gets_a_private_checkout(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("{not json", "b.jsonl:2 is not valid JSON"),
+    ("{not json", "b.jsonl:2: not valid JSON"),
     ('{"id": "x", "repo": "."}', "b.jsonl:2 lacks test_cmd"),
     ('{"id": "x", "repo": "missing", "test_cmd": "pytest"}', "is not a directory"),
 ])

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from patchwarden.repair.core import BugContext, SuspiciousFunction
-from patchwarden.repair.core import TestResult as Result
+from patchwarden.sandboxes.testresults import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.models import BudgetExceeded, Caps, load_model

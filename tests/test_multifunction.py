@@ -10,13 +10,14 @@ import sys
 import textwrap
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, SuspiciousFunction, TestResult, patched_files
+from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
+from patchwarden.sandboxes.testresults import TestResult
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.groups import plan_groups
 from patchwarden.repair.imports import answer_extras, import_edit
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 from patchwarden.repair.pipeline import run_repair
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 MONEY = textwrap.dedent('''\
     """Prices as integer cents."""

@@ -131,7 +131,7 @@ def test_mint_defaults_find_their_own_setting(worlds, tmp_path):
 
 def test_saved_delta_reloads_to_exact_logits_and_undo_restores_base(worlds, tmp_path):
     from patchwarden.neuron_patch.mint import MintConfig
-    from patchwarden.neuron_patch.runs import run_mint
+    from patchwarden.neuron_patch.run_and_save import run_mint
 
     w = worlds["llama"]
     model, tok = load_model(f"hf:{w['model']}")

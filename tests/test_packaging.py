@@ -27,8 +27,8 @@ def test_wheel_has_patchwarden_as_its_only_top_level(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"patchwarden"}
-    for needed in ("patchwarden/cli/main.py", "patchwarden/benchmarks/data/humanevalfix-python.jsonl",
-                   "patchwarden/repair/models/model_prices.json", "patchwarden/sandboxes/forkserver_main.py"):
+    for needed in ("patchwarden/cli/main.py", "patchwarden/repair/data/humanevalfix-python.jsonl",
+                   "patchwarden/repair/models/model_prices.json", "patchwarden/sandboxes/forkserver_program.py"):
         assert needed in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "patchwarden = patchwarden.cli.main:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -93,7 +93,7 @@ def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
 
 def test_build_policy_engine_needs_a_model(tmp_path):
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import RepairInputError
+    from patchwarden.repair.errors import RepairInputError
     from patchwarden.repair.r1.policy_engine import build_policy_engine
 
     with pytest.raises(RepairInputError, match="--model"):

@@ -165,7 +165,7 @@ def test_unparsable_repo_and_nothing_to_repair(tmp_path):
 
 
 def _forkservers() -> set[int]:
-    out = subprocess.run(["pgrep", "-f", "forkserver_main"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-f", "forkserver_program"], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
 
 

@@ -88,7 +88,7 @@ def _run(results):
 
 
 def test_missing_dependency_is_an_environment_problem_but_a_repo_import_bug_is_not(tmp_path):
-    from patchwarden.repair.core import TestResult
+    from patchwarden.sandboxes.testresults import TestResult
     from patchwarden.repair.envcheck import environment_problem
 
     repo = make_dep_project(tmp_path / "shapes")

@@ -7,11 +7,11 @@ import pytest
 
 from patchwarden.repair.config import RepairConfig
 from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
-from patchwarden.repair.core import TestResult as Result
+from patchwarden.sandboxes.testresults import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
-from patchwarden.repair.pipeline import RepairInputError
+from patchwarden.repair.errors import RepairInputError
 
 CALC = textwrap.dedent('''\
     # Keep x within [lo, hi].

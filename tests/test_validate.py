@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from patchwarden.repair.core import Candidate, FunctionEdit
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
 from patchwarden.repair.validate import (ColdValidator, ValidationResult, Validator, TIMEOUT_RETRY_FACTOR, candidate_timeout, option_args,
                              validate_candidates, validator_factory)
 from patchwarden.sandboxes import open_sandbox
@@ -286,7 +286,7 @@ def test_non_pytest_commands_validate_cold(tmp_path, shop):
 
 
 def test_exit_code_only_commands(tmp_path):
-    from patchwarden.repair.core import TestResult
+    from patchwarden.sandboxes.testresults import TestResult
 
     repo = write_repo(tmp_path, {"mod.py": "def f():\n    return 1\n",
                                  "check.py": "import mod, sys\nsys.exit(0 if mod.f() == 2 else 1)\n"})
@@ -300,7 +300,7 @@ def test_exit_code_only_commands(tmp_path):
 
 
 def test_timeout_and_trigger_args_helpers():
-    from patchwarden.repair.core import TestResult
+    from patchwarden.sandboxes.testresults import TestResult
 
     base = {"a": TestResult("a", "passed", duration=0.1), "b": TestResult("b", "failed", duration=2.0)}
     assert candidate_timeout(base) == pytest.approx(11.5)

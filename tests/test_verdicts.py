@@ -12,7 +12,7 @@ import pytest
 
 from patchwarden.benchmarks.measure.claim_integrity import STOP_TRAPS
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import TestResult
+from patchwarden.sandboxes.testresults import TestResult
 from patchwarden.repair.pipeline import localize_repo, run_repair
 from patchwarden.repair.validate import Validator, validate_candidates, validator_factory
 from patchwarden.sandboxes.base import SandboxSpec
@@ -44,7 +44,7 @@ def nums_fix(repo: Path, op: str):
     ("make test -x", []),  # not pytest: left alone
 ])
 def test_full_suite_command_drops_early_stop_options(cmd, removed):
-    from patchwarden.repair.pytest_cmd import full_suite_command
+    from patchwarden.sandboxes.pytest_command import full_suite_command
 
     new, gone = full_suite_command(cmd)
     assert gone == removed

@@ -6,7 +6,6 @@ receive it and build its repository themselves; `spec` holds whatever the datase
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,18 +14,6 @@ from typing import Iterator, Protocol
 
 class DatasetError(Exception):
     """A dataset cannot be loaded; the message names the fix."""
-
-
-def json_lines(file: Path, text: str | None = None) -> Iterator[tuple[int, object]]:
-    """(line number, value) for each non-blank line of a JSONL file; a bad line is named as
-    `file:line` (DatasetError)."""
-    for lineno, line in enumerate((file.read_text() if text is None else text).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{file}:{lineno} is not valid JSON ({exc.msg}): fix that line") from exc
 
 
 @dataclass

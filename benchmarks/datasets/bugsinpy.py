@@ -18,7 +18,7 @@ import shlex
 from pathlib import Path
 from typing import Iterator
 
-from patchwarden.repair.pytest_cmd import pytest_args
+from patchwarden.sandboxes.pytest_command import pytest_args
 
 from .base import Bug, DatasetError, clone_at, git
 

@@ -1,12 +1,14 @@
 """HumanEvalFix (Python): 164 hand-made bugs, each turned into a one-file repo with pytest tests.
 
---path: nothing (the copy shipped in `benchmarks/data/`), a local JSONL file with the same
-fields, or a Hugging Face id (`bigcode/humanevalpack`, loaded with `datasets`).
+--path: nothing (the copy shipped with `repair/humanevalfix.py`, the one loader), a local JSONL
+file with the same fields, or a Hugging Face id (`bigcode/humanevalpack`, loaded with `datasets`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator
+
+from patchwarden.repair.humanevalfix import HumanEvalFixError, load_rows
 
 from .base import Bug, DatasetError
 
@@ -15,19 +17,10 @@ HELP = "HumanEvalFix Python (164 bugs): the packaged copy, a local JSONL, or a H
 
 
 def _rows(path: str | None) -> list[dict]:
-    from patchwarden.benchmarks.humanevalfix_repos import load_rows
-
-    local = Path(path).expanduser() if path else None
-    if local is not None and local.is_dir():
-        raise DatasetError(f"--path {path} is a directory: pass a HumanEvalFix JSONL file or a HF id such as bigcode/humanevalpack")
     try:
-        return load_rows(local if local is not None and local.exists() else path)
-    except FileNotFoundError as exc:
-        raise DatasetError(str(exc)) from exc
-    except ImportError as exc:
-        raise DatasetError(f"loading {path} from the Hugging Face hub needs `datasets`: pip install 'patchwarden[ml]'") from exc
-    except Exception as exc:  # offline, unknown id, not JSONL: one clean line
-        raise DatasetError(f"cannot load HumanEvalFix from {path}: {exc}; pass a local JSONL with --path") from exc
+        return load_rows(path)
+    except HumanEvalFixError as exc:
+        raise DatasetError(f"--path: {exc}") from None
 
 
 def issue_text(row: dict) -> str:

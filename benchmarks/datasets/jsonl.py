@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from .base import Bug, DatasetError, clone_at, json_lines
+from patchwarden.sandboxes.files import json_lines
+
+from .base import Bug, DatasetError, clone_at
 
 NAME = "jsonl"
 HELP = "a JSONL file of {id, repo, test_cmd, issue?, bug_type?, commit?, fixed_commit?}"
@@ -25,7 +27,7 @@ def load(path: str | None) -> Iterator[Bug]:
     file = Path(path).expanduser()
     if not file.is_file():
         raise DatasetError(f"--path {path} is not a file: pass a JSONL file with lines {{id, repo, test_cmd, issue?}}")
-    for lineno, row in json_lines(file):
+    for lineno, row in json_lines(file, error=DatasetError):
         if not isinstance(row, dict):
             raise DatasetError(f"{file}:{lineno} is not a JSON object: each line must be {{id, repo, test_cmd, ...}}")
         missing = [k for k in REQUIRED if not row.get(k)]

@@ -24,7 +24,9 @@ import shlex
 from pathlib import Path
 from typing import Iterator
 
-from .base import Bug, DatasetError, clone_at, git, json_lines
+from patchwarden.sandboxes.files import json_lines
+
+from .base import Bug, DatasetError, clone_at, git
 
 NAME = "swebench"
 HELP = "SWE-bench-format instances (a .json/.jsonl file or a HF id) repaired from local clones under --repos DIR"
@@ -49,7 +51,7 @@ def _instances(path: str) -> list[dict]:
             if not isinstance(rows, list):
                 raise DatasetError(f"{local} holds a JSON {type(rows).__name__}, not a list of instances")
             return rows
-        return [row for _, row in json_lines(local, text)]
+        return [row for _, row in json_lines(local, text, error=DatasetError)]
     if local.suffix in (".json", ".jsonl") or path.startswith((".", "/", "~")):
         raise DatasetError(f"--path {path} does not exist: pass a SWE-bench .json/.jsonl file or a HF dataset id")
     return _hub_rows(name, split)

@@ -28,16 +28,15 @@ import random
 import textwrap
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
 
 from patchwarden.bouncer.data import Label
 from patchwarden.bouncer.evidence import EvidenceOutputBouncer, PatchEvidence
 from patchwarden.bouncer.heuristic import HeuristicInputBouncer
 from patchwarden.bouncer.metrics import score_side
+from patchwarden.repair.humanevalfix import load_rows
 from patchwarden.sandboxes import Limits, open_sandbox
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "humanevalfix-python.jsonl"
 HELD_OUT = ("c", "d")
 
 # -- issue templates: {fname} {call} {expected} {actual} {summary} {sig} ----------------------
@@ -491,7 +490,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args(argv)
-    tasks = [json.loads(l) for l in DATA.read_text().splitlines() if l.strip()][: args.tasks]
+    tasks = load_rows()[: args.tasks]
     start = time.time()
     ran = run_tasks(tasks, args.seed, args.mutants)
     issues = build_issues(ran)

@@ -35,7 +35,8 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from patchwarden.benchmarks.humanevalfix_repos import TEST_CMD, bug_id, load_rows, make_bug_repo
+from patchwarden.benchmarks.humanevalfix_repos import TEST_CMD, bug_id, make_bug_repo
+from patchwarden.repair.humanevalfix import load_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -241,7 +242,7 @@ def summarise(records: list[dict]) -> dict:
 
 def verify_runs(work: Path) -> list[dict]:
     """Records of a template_on_humanevalfix.py work dir, ready for `verify`."""
-    from patchwarden.repair.artifacts import read_json
+    from patchwarden.sandboxes.files import read_json
 
     records = []
     for rec in json.loads((work / "records.json").read_text()):

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             correct = False
             if out.status == "plausible":
                 from patchwarden.repair.core import Candidate, patched_files
-                from patchwarden.repair.artifacts import read_jsonl
+                from patchwarden.sandboxes.files import read_jsonl
 
                 cands = {c["id"]: c for c in read_jsonl(Path(tmp) / f"run-{bug[0]}" / "candidates.jsonl")}
                 correct = patched_files(repo, Candidate.from_dict(cands[out.candidate_id])).get(bug[4]) == fixed

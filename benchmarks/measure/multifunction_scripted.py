@@ -52,7 +52,8 @@ class ReferenceModel:
 
 def repair_one(bug: Bug, pinned: bool, work: Path) -> dict:
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.pipeline import run_repair
+    from patchwarden.repair.errors import RepairInputError
 
     dest = work / f"{bug.id}-{'pinned' if pinned else 'auto'}"
     repo = make_repo(bug, dest / "repo")

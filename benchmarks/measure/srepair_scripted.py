@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-from patchwarden.benchmarks.humanevalfix_repos import load_rows, make_bug_repo
+from patchwarden.benchmarks.humanevalfix_repos import make_bug_repo
+from patchwarden.repair.humanevalfix import load_rows
 from patchwarden.repair.core import normalize_source
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
@@ -73,7 +74,8 @@ class ReferenceResponder:
 
 def repair_one(row: dict, base_url: str, work: Path) -> dict:
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import RepairInputError, run_repair
+    from patchwarden.repair.pipeline import run_repair
+    from patchwarden.repair.errors import RepairInputError
 
     tid = row["task_id"]
     dest = work / tid.replace("/", "_")

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from patchwarden.repair.core import BugContext, SuspiciousFunction, normalize_source
 from patchwarden.repair.engines.template import TemplateEngine, function_info
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.humanevalfix import BUNDLED
+from patchwarden.sandboxes.safe_ast import safe_parse
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "humanevalfix-python.jsonl"
+DATA = BUNDLED
 
 
 def extract(text: str, name: str) -> tuple[str, int, int]:

@@ -16,10 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from patchwarden.benchmarks.humanevalfix_repos import bug_id, load_rows, make_bug_repo
-from patchwarden.repair.artifacts import read_json, read_jsonl
+from patchwarden.benchmarks.humanevalfix_repos import bug_id, make_bug_repo
+from patchwarden.repair.humanevalfix import load_rows
+from patchwarden.sandboxes.files import read_json, read_jsonl
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import Candidate, TestResult
+from patchwarden.repair.core import Candidate
+from patchwarden.sandboxes.testresults import TestResult
 from patchwarden.repair.pipeline import run_repair
 from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout
 from patchwarden.sandboxes import Limits, SandboxSpec, resolve_backend

@@ -26,8 +26,8 @@ from pathlib import Path
 
 
 from patchwarden.repair.core import Candidate, FunctionEdit
-from patchwarden.repair.junit import merge_by_nodeid, parse_junit
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
+from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.repair.validate import (
     ColdValidator,
     Validator,

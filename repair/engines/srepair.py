@@ -20,16 +20,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from patchwarden.repair.artifacts import write_json
 from patchwarden.repair.core import (
     BugContext,
     Candidate,
     FunctionEdit,
     FunctionInfo,
     SuspiciousFunction,
-    TestResult,
     apply_edits,
 )
+from patchwarden.repair.errors import RepairInputError
 from patchwarden.repair.extract import extract_function, indent_before, split_function_sections
 from patchwarden.repair.groups import Group, plan_groups, stack_functions
 from patchwarden.repair.imports import import_edit
@@ -53,8 +52,10 @@ from patchwarden.repair.prompts.srepair import (
     patch_messages,
     suggestion_messages,
 )
-from patchwarden.repair.pyast import safe_parse
 from patchwarden.repair.source_io import read_source
+from patchwarden.sandboxes.files import write_json
+from patchwarden.sandboxes.safe_ast import safe_parse
+from patchwarden.sandboxes.testresults import TestResult
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_TOKENS = 200  # SRepair cuts the error message to about 200 tokens
@@ -153,7 +154,6 @@ class SRepairEngine:
         except ModelError as e:
             if isinstance(e, ReplayMiss) or not self._answered:
                 # A log that does not match, or a model that never answered: a setup problem to show.
-                from patchwarden.repair.pipeline import RepairInputError
 
                 raise RepairInputError(str(e)) from e
             self.stop_reason = f"model error: {e}"
@@ -323,7 +323,6 @@ def _defined_names(text: str) -> set[str]:
 
 def check_srepair_config(cfg) -> None:
     """Cheap checks of the model options, to fail before any test runs (RepairInputError)."""
-    from patchwarden.repair.pipeline import RepairInputError
 
     suggest_spec = cfg.suggest_model or cfg.model
     patch_spec = cfg.patch_model or cfg.model
@@ -347,7 +346,6 @@ def check_srepair_config(cfg) -> None:
 
 def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     """The engine for `--engine srepair` from a RepairConfig; its calls are logged in `log_dir`."""
-    from patchwarden.repair.pipeline import RepairInputError
 
     check_srepair_config(cfg)
     suggest_spec = cfg.suggest_model or cfg.model

@@ -28,7 +28,7 @@ from patchwarden.repair.core import (
 from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
 from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
 from patchwarden.repair.engines.ts_template import TS_OPERATORS, TS_PRIORS, collect_ts_mutations, parses
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.repair.source_io import read_source
 
 WRAPPER = "if 1:\n"  # lets an indented method (its first line starts at the `def`/decorator) parse

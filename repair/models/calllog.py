@@ -12,7 +12,7 @@ import threading
 from collections import defaultdict, deque
 from pathlib import Path
 
-from patchwarden.repair.artifacts import append_jsonl
+from patchwarden.sandboxes.files import append_jsonl
 from patchwarden.repair.models.budget import ModelError
 
 LOG_NAME = "model_calls.jsonl"

@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 JSON_FENCE = "```json"
 PYTHON_FENCE = "```python"

@@ -21,14 +21,13 @@ import random
 from pathlib import Path
 from typing import Callable, Iterable
 
-from patchwarden.repair.artifacts import write_text
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.repair.humanevalfix import HumanEvalFixError, load_rows
+from patchwarden.sandboxes.files import json_lines, write_text
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 from .prompt import build_prompt
 
 SOURCES = ("humanevalfix", "humaneval-mutants")
-BUNDLED_HUMANEVALFIX = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "humanevalfix-python.jsonl"
-HF_HUMANEVALPACK = "bigcode/humanevalpack"
 MUTANT_CHECK_TIMEOUT_S = 5.0
 
 
@@ -107,12 +106,10 @@ def _problem_id(task_id: str) -> str:
 
 def load_humanevalfix(path: str | None = None) -> list[dict]:
     """HumanEvalFix (Python): the bundled copy, a local JSONL, or a Hugging Face dataset id."""
-    if path is None:
-        records = _read_jsonl(BUNDLED_HUMANEVALFIX)
-    elif Path(path).exists():
-        records = _read_jsonl(Path(path))
-    else:
-        records = _load_hf(path)
+    try:
+        records = load_rows(path)
+    except HumanEvalFixError as exc:
+        raise DatasetError(str(exc)) from None
     rows = []
     for rec in records:
         missing = [k for k in ("task_id", "prompt", "buggy_solution", "canonical_solution", "test", "entry_point") if k not in rec]
@@ -129,19 +126,6 @@ def load_humanevalfix(path: str | None = None) -> list[dict]:
             bug_type=rec.get("bug_type", ""),
         ))
     return rows
-
-
-def _load_hf(dataset_id: str) -> list[dict]:
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - the ml extra is missing
-        raise DatasetError("loading from the Hugging Face hub needs `datasets`: pip install 'patchwarden[ml]'") from exc
-    try:
-        ds = datasets.load_dataset(dataset_id, "python", split="test")
-    except Exception as exc:
-        raise DatasetError(f"could not load {dataset_id!r} (not a local file, and the hub failed: {exc}); "
-                           "pass --path to a local JSONL") from exc
-    return [dict(r) for r in ds]
 
 
 def load_humaneval_problems() -> list[dict]:
@@ -213,27 +197,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def _read_jsonl(path: Path) -> list[dict]:
     """Rows of a JSONL file; a bad line is named as `file:line` (DatasetError), never a traceback."""
-    path = Path(path)
-    if path.is_dir():
-        raise DatasetError(f"{path} is a folder, not a JSONL file: pass the file itself")
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from None
-                if not isinstance(row, dict):
-                    raise DatasetError(f"{path}:{n}: expected one JSON object per line")
-                rows.append(row)
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path} is not UTF-8 text ({exc.reason}); pass a JSONL file") from None
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path} ({exc.strerror}); pass a readable JSONL file") from None
-    return rows
+    return [row for _, row in json_lines(Path(path), objects=True, error=DatasetError)]
 
 
 def load_split(data_dir: str | Path, split: str) -> list[dict]:

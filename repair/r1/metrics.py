@@ -1,13 +1,11 @@
 """Training metrics: every logged step appended to metrics.jsonl, and the reward curves as a PNG."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from patchwarden.repair.artifacts import append_jsonl, read_jsonl
+from patchwarden.sandboxes.files import append_jsonl, atomic_path, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "rewards.png"
@@ -60,8 +58,6 @@ def plot_rewards(metrics_path: Path, png_path: Path) -> None:
     ax.set_title("Repair-R1 GRPO rewards")
     ax.grid(alpha=0.3)
     ax.legend()
-    fd, tmp = tempfile.mkstemp(dir=png_path.parent, prefix=".rewards.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(png_path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, png_path)

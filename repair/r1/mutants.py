@@ -10,7 +10,7 @@ import ast
 import copy
 import random
 
-from patchwarden.repair.pyast import safe_parse
+from patchwarden.sandboxes.safe_ast import safe_parse
 
 _BINOP_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
                 ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Iterator
 
 from patchwarden.repair.core import BugContext, Candidate, FunctionEdit
+from patchwarden.repair.errors import RepairInputError
 from patchwarden.repair.extract import extract_function, indent_before
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.source_io import read_source
@@ -81,9 +82,7 @@ class PolicyEngine:
                 if type(exc).__name__ == "BudgetExceeded":  # caps reached: no further call can succeed
                     self.stop_reason = f"budget: {exc}"
                     return
-                if not self._answered and _is_model_error(exc):
-                    from patchwarden.repair.pipeline import RepairInputError  # like SRepair: exit 2, naming the server
-
+                if not self._answered and _is_model_error(exc):  # like SRepair: exit 2, naming the server
                     raise RepairInputError(f"the policy model did not answer: {exc}") from exc
                 continue
             self._answered = True
@@ -142,7 +141,6 @@ def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
     With `repair.models.load_model` available, calls are metered, capped and logged in the run
     directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
     """
-    from patchwarden.repair.pipeline import RepairInputError
 
     from patchwarden.repair.models import load_model
 

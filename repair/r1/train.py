@@ -233,7 +233,7 @@ def train_grpo(req: TrainRequest) -> dict:
     recorder = MetricsRecorder(out)
     if not resume_from:
         out.mkdir(parents=True, exist_ok=True)
-        from patchwarden.repair.artifacts import append_jsonl
+        from patchwarden.sandboxes.files import append_jsonl
         append_jsonl(out / METRICS_FILE, {"step": 0, "context": rows_report.to_dict()})
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(runner), args=config,

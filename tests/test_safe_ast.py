@@ -3,7 +3,7 @@
 import threading
 from pathlib import Path
 
-from patchwarden.repair.pyast import safe_literal_eval, safe_parse
+from patchwarden.sandboxes.safe_ast import safe_literal_eval, safe_parse
 
 SOURCE = Path(__file__).resolve().parents[1].joinpath("repair", "validate.py").read_text() * 3
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .core import TestResult
+from .testresults import TestResult
 
 
 def _nodeid(case: ET.Element) -> str:

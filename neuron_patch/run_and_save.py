@@ -9,7 +9,7 @@ from patchwarden.neuron_patch import delta as deltas
 from patchwarden.neuron_patch.data import Case
 from patchwarden.neuron_patch.irepair import IRepair, IRepairConfig
 from patchwarden.neuron_patch.mint import Mint, MintConfig
-from patchwarden.repair.artifacts import write_json
+from patchwarden.sandboxes.files import write_json
 
 
 def _case_json(c: Case) -> dict:
