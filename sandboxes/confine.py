@@ -106,6 +106,25 @@ def _tmp_toolchains(root: Path) -> list[str]:
     return sorted(found)
 
 
+def _hidden_maven_repository(masked: list[str]) -> list[str]:
+    """The user's Maven repository (toolchains.py), when a masked folder (the home) hides it."""
+    from .toolchains import maven_repository
+
+    repo = maven_repository()
+    return [repo] if repo and any(_under(repo, m) for m in ("/tmp", "/dev/shm", *masked)) else []
+
+
+def maven_groups(repos: list[str]) -> list[int]:
+    """The group of a lent Maven repository that others cannot read but its group can (a root
+    umask of 027): the sandbox uid joins that group only, to read the repository (read-only)."""
+    groups = []
+    for repo in repos:
+        st = os.stat(repo)
+        if not st.st_mode & 0o005 and st.st_mode & 0o050 and st.st_gid not in groups:
+            groups.append(st.st_gid)
+    return groups
+
+
 def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str]:
     """Host paths the command's own program needs that the sandbox would hide: a virtualenv
     (with its base interpreter) under /tmp, /dev/shm or a masked home, named by path in the
@@ -146,7 +165,8 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
     for path in exposed_dirs(masked):
         if not _under(str(root), path):
             argv += ["--ro-bind", path, path]
-    for path in sorted({*expose, *_tmp_toolchains(root)}):
+    maven = _hidden_maven_repository(masked)
+    for path in sorted({*expose, *_tmp_toolchains(root), *maven}):
         # bwrap would make the missing parents with the host's modes (0700 for pytest's or a
         # home's folders), which the sandbox uid cannot traverse: make them 0755 first.
         hidden_root = next((h for h in ("/tmp", "/dev/shm", *masked) if _under(path, h)), None)
@@ -157,7 +177,8 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
         argv += ["--ro-bind", path, path]
     argv += ["--bind", str(root), str(root), "--chdir", str(workdir), "--"]
     if uid is not None:
-        argv += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+        groups = f"--groups={','.join(map(str, maven_groups(maven)))}" if maven_groups(maven) else "--clear-groups"
+        argv += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", groups, "--inh-caps=-all",
                  "--bounding-set=-all", "--no-new-privs", "--"]
     return argv
 
