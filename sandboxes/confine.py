@@ -27,6 +27,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from .toolchains import maven_groups, maven_repository
+
 # Host places a test has no business reading; replaced by empty tmpfs inside the sandbox.
 MASKED_DIRS = ("/root", "/home", "/run", "/var/run", "/var/lib/docker", "/etc/ssh")
 # A uid range no account uses: each root-owned sandbox gets one of its own.
@@ -108,21 +110,8 @@ def _tmp_toolchains(root: Path) -> list[str]:
 
 def _hidden_maven_repository(masked: list[str]) -> list[str]:
     """The user's Maven repository (toolchains.py), when a masked folder (the home) hides it."""
-    from .toolchains import maven_repository
-
     repo = maven_repository()
     return [repo] if repo and any(_under(repo, m) for m in ("/tmp", "/dev/shm", *masked)) else []
-
-
-def maven_groups(repos: list[str]) -> list[int]:
-    """The group of a lent Maven repository that others cannot read but its group can (a root
-    umask of 027): the sandbox uid joins that group only, to read the repository (read-only)."""
-    groups = []
-    for repo in repos:
-        st = os.stat(repo)
-        if not st.st_mode & 0o005 and st.st_mode & 0o050 and st.st_gid not in groups:
-            groups.append(st.st_gid)
-    return groups
 
 
 def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str]:

@@ -12,8 +12,10 @@ PATCHWARDEN_MAVEN_REPO names another repository folder; an empty value lends non
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 MAVEN_REPO_ENV = "PATCHWARDEN_MAVEN_REPO"
+CONTAINER_MAVEN_REPO = "/opt/patchwarden/m2-repository"  # where a Docker sandbox shows it
 
 
 def maven_repository(environ: dict[str, str] | None = None) -> str | None:
@@ -29,6 +31,31 @@ def maven_repository(environ: dict[str, str] | None = None) -> str | None:
 def maven_env(repository: str | None) -> dict[str, str]:
     """Environment for commands that should find `repository` (none when there is none)."""
     return {"MAVEN_OPTS": f"-Dmaven.repo.local={repository}"} if repository else {}
+
+
+def maven_groups(repos: list[str]) -> list[int]:
+    """The group of a lent Maven repository that others cannot read but its group can (a root
+    umask of 027): the sandbox's user joins that group only, to read the repository (read-only)."""
+    groups = []
+    for repo in repos:
+        st = os.stat(repo)
+        if not st.st_mode & 0o005 and st.st_mode & 0o050 and st.st_gid not in groups:
+            groups.append(st.st_gid)
+    return groups
+
+
+def lent_maven_repository(source: Path | str | None, choice: str | None = "auto") -> str | None:
+    """The repository a Docker sandbox over `source` mounts read-only: with `choice` "auto", the
+    host's (maven_repository) when `source` is a Maven project (a pom.xml at its top); a path
+    mounts that folder; None or "" mounts none."""
+    if not choice:
+        return None
+    if choice != "auto":
+        path = os.path.realpath(os.path.expanduser(choice))
+        return path if os.path.isdir(path) else None
+    if source is None or not (Path(source) / "pom.xml").is_file():
+        return None
+    return maven_repository()
 
 
 def jvm_env(memory_mb: int) -> dict[str, str]:
