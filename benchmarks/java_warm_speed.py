@@ -264,8 +264,8 @@ def baseline_of(repo: Path, spec: SandboxSpec) -> dict:
     return {r.nodeid: r for r in run.results}
 
 
-def run(count: int, backend: str) -> dict:
-    spec = SandboxSpec(backend)
+def run(count: int, backend: str, image: str | None = None) -> dict:
+    spec = SandboxSpec(backend, image if backend == "docker" else None)
     root = Path(tempfile.mkdtemp(prefix="pw-java-warm-"))
     try:
         repo = build_project(root / "repo")
@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--candidates", type=int, default=10, help=f"candidates to validate each way (at most {len(VARIANTS)})")
     parser.add_argument("--sandbox", default="local", choices=["local", "docker"], help="where the tests run")
+    parser.add_argument("--image", default=None, help="Docker image for --sandbox docker (default: the sandbox image)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     opts = parser.parse_args(argv)
     for tool in ("java", "javac", "mvn"):
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"java_warm_speed: --candidates must be 1..{len(VARIANTS)}", file=sys.stderr)
         return 2
     load0 = os.getloadavg()
-    report = run(opts.candidates, opts.sandbox)
+    report = run(opts.candidates, opts.sandbox, opts.image)
     report["load_average"] = [round(x, 2) for x in load0]
     report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     report["cpus"] = os.cpu_count()

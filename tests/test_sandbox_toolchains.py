@@ -142,3 +142,18 @@ def test_docker_image_runs_node_test(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode == 1, out[-2000:]
     assert "positive" in out and "zero" in out and "fail 1" in out
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(not HAVE_MAVEN_CACHE, reason="no offline Maven repository with junit-jupiter 5.10.2 on this machine")
+def test_docker_sandbox_runs_the_java_warm_path(tmp_path):
+    from patchwarden.sandboxes.jvm_warm import MavenWarmSession, surefire_id
+
+    image = java_image()
+    project = write(tmp_path / "mvn", MAVEN_FILES)
+    fixed = MAVEN_FILES["src/main/java/t/Sign.java"].replace("x > 0 ? 1 : -1", "Integer.signum(x)")
+    with open_sandbox("docker", project, image=image) as sbx, MavenWarmSession(sbx, project) as session:
+        before = session.run({}, timeout=60)
+        after = session.run({"src/main/java/t/Sign.java": fixed}, timeout=60)
+    assert sorted((surefire_id(t), t["status"]) for t in before.tests) == [("t.SignTest.positive", "passed"), ("t.SignTest.zero", "failed")]
+    assert sorted((surefire_id(t), t["status"]) for t in after.tests) == [("t.SignTest.positive", "passed"), ("t.SignTest.zero", "passed")]
