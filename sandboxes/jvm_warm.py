@@ -277,7 +277,8 @@ class MavenWarmSession:
 
     # -- the JVM ---------------------------------------------------------------------------
     def _start(self) -> None:
-        argv = [self.java, "-ea", *JVM_OPTIONS,
+        # As surefire's fork: assertions on (its enableAssertions default), `basedir` set, cwd the project.
+        argv = [self.java, "-ea", *JVM_OPTIONS, f"-Dbasedir={self.sandbox.workdir}",
                 "-cp", ":".join([f"{WARM_DIR}/runner", *self.layout.launcher]), "WarmRunner"]
         self._proc = self.sandbox.popen(argv)
         self.starts += 1
