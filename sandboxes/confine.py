@@ -27,7 +27,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from .toolchains import maven_groups, maven_repository
+from .toolchains import lent_maven_repository, maven_groups
 
 # Host places a test has no business reading; replaced by empty tmpfs inside the sandbox.
 MASKED_DIRS = ("/root", "/home", "/run", "/var/run", "/var/lib/docker", "/etc/ssh")
@@ -108,9 +108,10 @@ def _tmp_toolchains(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _hidden_maven_repository(masked: list[str]) -> list[str]:
-    """The user's Maven repository (toolchains.py), when a masked folder (the home) hides it."""
-    repo = maven_repository()
+def _hidden_maven_repository(masked: list[str], workdir: Path) -> list[str]:
+    """The user's Maven repository (toolchains.py) for a Maven project (a pom.xml in `workdir`),
+    when a masked folder (the home) hides it."""
+    repo = lent_maven_repository(workdir)
     return [repo] if repo and any(_under(repo, m) for m in ("/tmp", "/dev/shm", *masked)) else []
 
 
@@ -154,7 +155,7 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
     for path in exposed_dirs(masked):
         if not _under(str(root), path):
             argv += ["--ro-bind", path, path]
-    maven = _hidden_maven_repository(masked)
+    maven = _hidden_maven_repository(masked, workdir)
     for path in sorted({*expose, *_tmp_toolchains(root), *maven}):
         # bwrap would make the missing parents with the host's modes (0700 for pytest's or a
         # home's folders), which the sandbox uid cannot traverse: make them 0755 first.

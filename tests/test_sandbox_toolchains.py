@@ -104,6 +104,20 @@ def test_local_sandbox_runs_offline_maven_with_the_users_repository(tmp_path):
     assert wrote.returncode != 0  # read-only
 
 
+@pytest.mark.skipif(not HAVE_MAVEN_CACHE, reason="no offline Maven repository")
+def test_local_sandbox_lends_the_repository_to_maven_projects_only(tmp_path):
+    from patchwarden.sandboxes.confine import confinement
+
+    if not confinement()[0]:
+        pytest.skip("the local sandbox is not confined here: it sees the whole host anyway")
+    project = write(tmp_path / "py", {"calc.py": "x = 1\n"})
+    with open_sandbox("local", project) as sbx:
+        res = sbx.run(f"ls {maven_repository()}/org && echo LISTED; id -G", timeout=60)
+    assert "LISTED" not in res.stdout
+    if os.geteuid() == 0:
+        assert res.stdout.split() == [res.stdout.split()[0]]  # no supplementary group
+
+
 def java_image() -> str:
     """The image for the toolchain tests: PATCHWARDEN_TEST_IMAGE or the default, which must have them."""
     image = require_docker(os.environ.get("PATCHWARDEN_TEST_IMAGE") or DEFAULT_IMAGE)
