@@ -72,7 +72,10 @@ START_TIMEOUT = 120.0
 # Small reservations, so the JVM starts under the sandbox's address-space limit (RLIMIT_AS).
 JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xmx512m", "-XX:CompressedClassSpaceSize=128m", "-XX:ReservedCodeCacheSize=96m",
                "-XX:MaxMetaspaceSize=384m")
-REPLY_GRACE = 5.0  # seconds beyond the request's timeout (compiling, class loading)
+REPLY_GRACE = 5.0
+# A class loader a test's leftover thread still references cannot be collected: a fresh JVM
+# after this many candidates keeps such leaks bounded (it costs one start, about a second).
+REQUESTS_PER_JVM = 200  # seconds beyond the request's timeout (compiling, class loading)
 
 
 class WarmDoubt(Exception):
@@ -282,6 +285,7 @@ class MavenWarmSession:
                 "-cp", ":".join([f"{WARM_DIR}/runner", *self.layout.launcher]), "WarmRunner"]
         self._proc = self.sandbox.popen(argv)
         self.starts += 1
+        self._served = 0
         self._lines: queue.Queue = queue.Queue()
         threading.Thread(target=_pump_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
         threading.Thread(target=_pump_stderr, args=(self._proc.stderr, self._stderr), daemon=True).start()
@@ -330,20 +334,22 @@ class MavenWarmSession:
             request = [f"id {n}", f"out {work}/{base}/out", f"testsrc {'true' if testsrc else 'false'}",
                        *(f"src {work}/{base}/src/{rel}" for rel in sources), *self._selectors(tests),
                        f"cleanup {work}/{base}", "end"]  # the runner deletes the request's files after answering
-            if self._proc is None or self._proc.poll() is not None:
+            if self._proc is None or self._proc.poll() is not None or self._served >= REQUESTS_PER_JVM:
                 self._kill()
                 self._start()
+            self._served += 1
             try:
                 _write_all(self._proc.stdin, ("\n".join(request) + "\n").encode())
             except (BrokenPipeError, OSError) as exc:
                 self._kill()
                 return WarmRun("doubt", f"the warm JVM died ({exc}): validated cold", duration=time.monotonic() - start)
-            reply = self._read(timeout + REPLY_GRACE)
-            if reply is None:
-                alive = self._proc is not None and self._proc.poll() is None
+            try:
+                reply = self._lines.get(timeout=timeout + REPLY_GRACE)
+            except queue.Empty:  # still running: an infinite loop, or just too slow
                 self._kill()
-                if alive:
-                    return WarmRun("timeout", f"tests did not finish in {timeout:.1f} s", duration=time.monotonic() - start)
+                return WarmRun("timeout", f"tests did not finish in {timeout:.1f} s", duration=time.monotonic() - start)
+            if reply is None:  # end of output: the JVM is gone
+                self._kill()
                 return WarmRun("doubt", "the warm JVM exited during the tests (System.exit?): validated cold",
                                duration=time.monotonic() - start)
         return WarmRun(reply.get("status", "doubt"), reply.get("message", ""), reply.get("tests", []),

@@ -128,6 +128,16 @@ def test_infinite_loop_times_out_and_the_next_request_works(project):
     assert warm.session.starts == starts + 1  # a new JVM after the stuck one was killed
 
 
+def test_a_test_that_exits_the_jvm_is_a_doubt_and_the_next_request_gets_a_new_jvm(project):
+    repo, _spec, _baseline, _triggers, warm = project
+    text = (repo / STATS).read_text()
+    exiting = text.replace("int total = 0;", "int total = 0;\n        System.exit(0);")
+    run = warm.session.run({STATS: exiting}, timeout=20, tests=["shop.StatsTest.meanOfThree"])
+    assert run.status == "doubt" and "exited" in run.message
+    run = warm.session.run({}, timeout=30, tests=["shop.StatsTest.maxOfMany"])
+    assert run.status == "ok" and run.tests[0]["status"] == "passed"
+
+
 def test_signature_change_is_a_doubt_not_a_verdict(project):
     """Other classes were compiled against the old signature: only a full build can judge."""
     repo, _spec, _baseline, _triggers, warm = project
