@@ -31,6 +31,8 @@ from patchwarden.sandboxes.forkserver import PytestRun
 from patchwarden.sandboxes.jvm_warm import MavenWarmSession, WarmDoubt, surefire_id
 
 REPORTS_DIR = "target/surefire-reports"
+# The only Maven commands the warm path stands in for: `mvn test` with flags that change no test.
+PLAIN_MVN_TEST = re.compile(r"\s*mvn(\s+(-o|--offline|-q|--quiet|-B|--batch-mode|-ntp|--no-transfer-progress))*\s+test\s*")
 COMPILE_FAILURE = re.compile(r"COMPILATION ERROR|Compilation failure")
 
 
@@ -117,8 +119,8 @@ class MavenWarmValidator(_ValidatorBase):
     def __init__(self, repo: Path, test_cmd: str, sandbox_spec: SandboxSpec, baseline: dict[str, TestResult],
                  trigger_tests: list[str], timeout: float):
         super().__init__(repo, test_cmd, baseline, trigger_tests, timeout)
-        if not re.fullmatch(r"\s*mvn\s+(-o|--offline)\s+(-q\s+)?test\s*|\s*mvn\s+(-q\s+)?(-o|--offline)\s+test\s*", test_cmd):
-            raise WarmDoubt(f"{test_cmd!r} is not a plain `mvn -o test`: candidates are validated cold")
+        if not PLAIN_MVN_TEST.fullmatch(test_cmd):
+            raise WarmDoubt(f"{test_cmd!r} is not a plain `mvn [-o] [-q] [-B] test`: candidates are validated cold")
         self.sandbox = open_spec(sandbox_spec, self.repo)
         try:
             self.session = MavenWarmSession(self.sandbox, self.repo)

@@ -237,6 +237,8 @@ class MavenWarmSession:
         self._ids = itertools.count(1)
         self._proc = None
         self._stderr: deque = deque(maxlen=100)
+        self._last: tuple = (None, None)  # (sources, request dir) of the last compile that answered "ok"
+        self._dirs: set[str] = set()  # request dirs still on disk
         self.starts = 0
         # target/ copied from the user's tree would let the compiler plugin skip (and not log) its javac runs.
         prep = (f"rm -rf target/classes target/test-classes && mkdir -p {WARM_DIR} && "
@@ -323,17 +325,24 @@ class MavenWarmSession:
         non_java = [p for p in sources if not p.endswith(".java")]
         if non_java:
             return WarmRun("doubt", f"{non_java[0]} is not a Java source: validated cold")
+        if any(rel.startswith(self.test_source_root.rstrip("/") + "/") for rel in sources):
+            return WarmRun("doubt", "the candidate changes a test source: validated cold")
         with self._lock:
             n = next(self._ids)
-            base = f"{WARM_DIR}/req-{n}"
-            self.sandbox.put_files({f"{base}/src/{rel}": text for rel, text in sources.items()})
             work = self.sandbox.workdir.rstrip("/")
-            testsrc = any(rel.startswith(self.test_source_root.rstrip("/") + "/") for rel in sources)
-            if testsrc:
-                return WarmRun("doubt", "the candidate changes a test source: validated cold")
-            request = [f"id {n}", f"out {work}/{base}/out", f"testsrc {'true' if testsrc else 'false'}",
-                       *(f"src {work}/{base}/src/{rel}" for rel in sources), *self._selectors(tests),
-                       f"cleanup {work}/{base}", "end"]  # the runner deletes the request's files after answering
+            key = tuple(sorted(sources.items()))
+            if sources and key == self._last[0]:
+                # The same candidate's next stage (suite after triggers): its classes are compiled already.
+                base, compile_lines = self._last[1], []
+            else:
+                base = f"{WARM_DIR}/req-{n}"
+                self.sandbox.put_files({f"{base}/src/{rel}": text for rel, text in sources.items()})
+                compile_lines = [f"src {work}/{base}/src/{rel}" for rel in sources]
+            self._last = (None, None)  # reusable again only once this request answers "ok"
+            stale = sorted(d for d in self._dirs if d != base)
+            self._dirs.add(base)
+            request = [f"id {n}", f"out {work}/{base}/out", *compile_lines, *self._selectors(tests),
+                       *(f"cleanup {work}/{d}" for d in stale), "end"]  # the runner deletes them after answering
             if self._proc is None or self._proc.poll() is not None or self._served >= REQUESTS_PER_JVM:
                 self._kill()
                 self._start()
@@ -352,6 +361,9 @@ class MavenWarmSession:
                 self._kill()
                 return WarmRun("doubt", "the warm JVM exited during the tests (System.exit?): validated cold",
                                duration=time.monotonic() - start)
+            self._dirs = {base}
+            if reply.get("status") == "ok":
+                self._last = (key, base)
         return WarmRun(reply.get("status", "doubt"), reply.get("message", ""), reply.get("tests", []),
                        time.monotonic() - start)
 

@@ -113,6 +113,8 @@ def test_fresh_class_loader_per_candidate(project):
         run = warm.session.run({}, timeout=30, tests=["shop.CounterTest.firstCallIsOne"])
         assert run.status == "ok"
         assert [(surefire_id(t), t["status"]) for t in run.tests] == [("shop.CounterTest.firstCallIsOne", "passed")]
+    left = warm.sandbox.run("ls .patchwarden-jvm", timeout=30).stdout.split()
+    assert len([d for d in left if d.startswith("req-")]) <= 1  # earlier candidates' files are deleted
 
 
 def test_infinite_loop_times_out_and_the_next_request_works(project):
