@@ -251,9 +251,16 @@ def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: 
         "candidates_per_s": round(len(results) / wall, 3) if wall else None,
         "candidates_per_s_with_startup": round(len(results) / (wall + startup), 3),
         "cold_fallbacks": getattr(validator, "fallbacks", 0),
+        # Only the candidates this runner judged itself (the warm runner's cold fallbacks left out).
+        "own_candidates_per_s": _rate([r for r in results if r.runner == kind]),
         "verdicts": {r.candidate_id: r.status for r in results},
         "messages": {r.candidate_id: r.message[:160] for r in results},
     }
+
+
+def _rate(results) -> float | None:
+    spent = sum(r.duration for r in results)
+    return round(len(results) / spent, 3) if spent else None
 
 
 def baseline_of(repo: Path, spec: SandboxSpec) -> dict:
@@ -311,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[{report['backend']}] Maven project: {report['tests']} tests, trigger {', '.join(report['triggers'])}; "
           f"bare `{TEST_CMD}` {report['bare_test_command_s']} s")
     for side in (report["warm"], report["cold"]):
-        extra = f", {side['cold_fallbacks']} validated cold by the warm runner's fallback" if side["runner"] == "warm" else ""
+        extra = (f", {side['cold_fallbacks']} validated cold by the warm runner's fallback; the rest "
+                 f"{side['own_candidates_per_s']}/s" if side["runner"] == "warm" else "")
         print(f"  {side['runner']:>4}: {side['candidates']} candidates in {side['wall_s']} s = {side['candidates_per_s']} "
               f"candidates/s (start-up {side['startup_s']} s; with start-up {side['candidates_per_s_with_startup']}/s{extra})")
     for row in report["per_candidate"]:
