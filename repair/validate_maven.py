@@ -28,7 +28,7 @@ from patchwarden.repair.validate import CandidateValidator, ValidationResult, _V
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
 from patchwarden.sandboxes.forkserver import PytestRun
-from patchwarden.sandboxes.jvm_warm import MavenWarmSession, WarmDoubt, surefire_id
+from patchwarden.sandboxes.jvm_warm import MavenWarmSession, WarmDoubt, layout_problem, surefire_id
 
 REPORTS_DIR = "target/surefire-reports"
 # The only Maven commands the warm path stands in for: `mvn test` with flags that change no test.
@@ -119,6 +119,9 @@ class MavenWarmValidator(_ValidatorBase):
     def __init__(self, repo: Path, test_cmd: str, sandbox_spec: SandboxSpec, baseline: dict[str, TestResult],
                  trigger_tests: list[str], timeout: float):
         super().__init__(repo, test_cmd, baseline, trigger_tests, timeout)
+        problem = layout_problem(self.repo)  # Gradle, multi-module: said first, it is the real reason
+        if problem:
+            raise WarmDoubt(problem)
         if not PLAIN_MVN_TEST.fullmatch(test_cmd):
             raise WarmDoubt(f"{test_cmd!r} is not a plain `mvn [-o] [-q] [-B] test`: candidates are validated cold")
         self.sandbox = open_spec(sandbox_spec, self.repo)

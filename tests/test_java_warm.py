@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from patchwarden.benchmarks.java_warm_speed import STATS, TEST_CMD, build_project, make_candidates
-from patchwarden.repair.validate_maven import MavenColdValidator, MavenWarmValidator
+from patchwarden.repair.validate_maven import MavenColdValidator, MavenWarmValidator, maven_validator_factory
 from patchwarden.sandboxes.base import SandboxSpec
 from patchwarden.sandboxes.jvm_warm import DEBUG_LOG, WarmDoubt, layout_problem, parse_debug_log, surefire_id
 from patchwarden.sandboxes.toolchains import maven_repository
@@ -166,7 +166,14 @@ def test_surefire_configuration_beyond_defaults_is_a_doubt(project):
 def test_gradle_and_multimodule_projects_are_validated_cold(tmp_path):
     (tmp_path / "build.gradle").write_text("plugins { id 'java' }\n")
     assert "Gradle" in layout_problem(tmp_path)
+    reasons = []
+    make = maven_validator_factory(tmp_path, "gradle test --offline", SandboxSpec("local"), {}, [], 5.0,
+                                   on_fallback=reasons.append)
+    with make() as validator:
+        assert validator.kind == "cold"
+    assert "Gradle" in reasons[0] and "cold" in reasons[0]
     (tmp_path / "pom.xml").write_text("<project><modules><module>a</module></modules></project>")
     assert "multi-module" in layout_problem(tmp_path)
+    (tmp_path / "pom.xml").write_text("<project/>")
     with pytest.raises(WarmDoubt, match="not a plain"):
         MavenWarmValidator(tmp_path, "mvn -o verify -Pslow", SandboxSpec("local"), {}, [], 5.0)
