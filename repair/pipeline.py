@@ -314,6 +314,7 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
         return finish("abstained", f"the issue is too vague to act on: {gate.get('explanation', '')}")
 
     from .validate import validate_candidates, validator_factory
+    from .validate_maven import uses_maven_test
 
     triggers = outcome.trigger_tests
     validations_path = run_dir / "validations.jsonl"
@@ -337,7 +338,10 @@ def run_repair(cfg: RepairConfig, on_progress: Callable[[dict], None] | None = N
 
     from .confirm import Confirmer, confirming, describe
 
-    make_validator = confirming(validator_factory(repo, run_cmd, spec, run.results, triggers, on_fallback=notes.append),
+    factory = validator_factory
+    if uses_maven_test(repo, run_cmd):  # a Maven project: the warm JVM path (cold where it doubts)
+        from .validate_maven import maven_validator_factory as factory
+    make_validator = confirming(factory(repo, run_cmd, spec, run.results, triggers, on_fallback=notes.append),
                                 Confirmer(repo, cfg.test_cmd, spec, triggers, cfg.test_timeout))
 
     def validate(cands) -> None:

@@ -21,7 +21,6 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from patchwarden.sandboxes.jvm_env import jvm_env
 from patchwarden.sandboxes.test_reports import recognize
 
 MAX_FAILING = 6
@@ -83,8 +82,7 @@ def _maven(sandbox, test_cmd, results, failing, timeout):
     cp = ":".join(f"{root}/lib/{j.name}" for j in JACOCO_JARS)
     out = {}
     for cls in classes:  # each module's classes
-        res = sandbox.run(["java", "-cp", cp, f"{root}/PwJacocoLines.java", cls, *made], timeout=timeout,
-                          env=jvm_env(sandbox))
+        res = sandbox.run(["java", "-cp", cp, f"{root}/PwJacocoLines.java", cls, *made], timeout=timeout)
         if res.returncode != 0:
             return None, f"no per-test coverage: JaCoCo could not read its data ({_last(res.stderr + res.stdout)}); {FALLBACK}"
         base = cls[2:] if cls.startswith("./") else cls
@@ -99,7 +97,7 @@ def _maven(sandbox, test_cmd, results, failing, timeout):
 def _mvn_run(sandbox, test_cmd, selector, destfile, root, timeout):
     extra = ["-Dtest=" + selector, "-Dsurefire.failIfNoSpecifiedTests=false", "-DfailIfNoTests=false",
              f"-DargLine=-javaagent:{root}/jacocoagent.jar=destfile={destfile}"]
-    sandbox.run(test_cmd + " " + " ".join(shlex.quote(a) for a in extra), timeout=timeout, env=jvm_env(sandbox))
+    sandbox.run(test_cmd + " " + " ".join(shlex.quote(a) for a in extra), timeout=timeout)
 
 
 def _parse_lines(text: str, execs: dict[str, str], module: str, out: dict) -> None:

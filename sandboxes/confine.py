@@ -27,6 +27,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from .toolchains import lent_maven_repository, maven_groups
+
 # Host places a test has no business reading; replaced by empty tmpfs inside the sandbox.
 MASKED_DIRS = ("/root", "/home", "/run", "/var/run", "/var/lib/docker", "/etc/ssh")
 # A uid range no account uses: each root-owned sandbox gets one of its own.
@@ -106,6 +108,13 @@ def _tmp_toolchains(root: Path) -> list[str]:
     return sorted(found)
 
 
+def _hidden_maven_repository(masked: list[str], workdir: Path) -> list[str]:
+    """The user's Maven repository (toolchains.py) for a Maven project (a pom.xml in `workdir`),
+    when a masked folder (the home) hides it."""
+    repo = lent_maven_repository(workdir)
+    return [repo] if repo and any(_under(repo, m) for m in ("/tmp", "/dev/shm", *masked)) else []
+
+
 def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str]:
     """Host paths the command's own program needs that the sandbox would hide: a virtualenv
     (with its base interpreter) under /tmp, /dev/shm or a masked home, named by path in the
@@ -122,13 +131,12 @@ def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str
 
 
 def build_tool_caches(cmd: str) -> list[str]:
-    """The user's dependency caches a JVM build in the command needs (read-only: the sandbox has no
-    network, so an offline build resolves everything from them): ~/.m2 for Maven, ~/.gradle for Gradle."""
+    """The user's Gradle cache a Gradle build in the command needs (read-only: the sandbox has no
+    network, so an offline build resolves everything from it). Maven's repository is lent by
+    toolchains.py, to Maven projects."""
     words = {os.path.basename(w) for w in cmd.replace(";", " ").replace("&", " ").split()}
     home = os.path.expanduser("~")
     found = []
-    if words & {"mvn", "mvnw"} and os.path.isdir(os.path.join(home, ".m2")):
-        found.append(os.path.join(home, ".m2"))
     if words & {"gradle", "gradlew"} and os.path.isdir(os.path.join(home, ".gradle")):
         found.append(os.path.join(home, ".gradle"))
     return found
@@ -161,7 +169,8 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
     for path in exposed_dirs(masked):
         if not _under(str(root), path):
             argv += ["--ro-bind", path, path]
-    for path in sorted({*expose, *_tmp_toolchains(root)}):
+    maven = _hidden_maven_repository(masked, workdir)
+    for path in sorted({*expose, *_tmp_toolchains(root), *maven}):
         # bwrap would make the missing parents with the host's modes (0700 for pytest's or a
         # home's folders), which the sandbox uid cannot traverse: make them 0755 first.
         hidden_root = next((h for h in ("/tmp", "/dev/shm", *masked) if _under(path, h)), None)
@@ -172,7 +181,8 @@ def bwrap_argv(root: Path, workdir: Path, tmp_bytes: int, uid: int | None, die_w
         argv += ["--ro-bind", path, path]
     argv += ["--bind", str(root), str(root), "--chdir", str(workdir), "--"]
     if uid is not None:
-        argv += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+        groups = f"--groups={','.join(map(str, maven_groups(maven)))}" if maven_groups(maven) else "--clear-groups"
+        argv += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", groups, "--inh-caps=-all",
                  "--bounding-set=-all", "--no-new-privs", "--"]
     return argv
 

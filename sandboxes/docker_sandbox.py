@@ -5,7 +5,8 @@ The container:
   capability, runs as uid 1000 with no-new-privileges, on a read-only root file system
   with a tmpfs /tmp and an anonymous volume at /work holding a COPY of the source dir;
 - sees the test command's interpreter (a virtualenv, conda env, pyenv build) read-only at
-  its host paths when given `mounts` (see sandboxes/envmount.py);
+  its host paths when given `mounts` (see sandboxes/envmount.py), and, for a Maven project,
+  the host's Maven repository read-only (`maven_repo`, see sandboxes/toolchains.py);
 - idles as `docker-init -- cat` with stdin attached by this process and `AutoRemove`: when
   this process dies in any way (even SIGKILL) the attach socket closes, `cat` sees EOF and
   Docker removes the container and its volume. `close()`, atexit and SIGTERM/SIGHUP remove
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir, exit_on_signal
 from .local import COPY_IGNORE
+from .toolchains import CONTAINER_MAVEN_REPO, lent_maven_repository, maven_env, maven_groups
 
 LABEL = "patchwarden.sandbox"
 OWNER_LABEL = "patchwarden.owner"
@@ -192,13 +194,15 @@ class DockerSandbox:
     backend = "docker"
 
     def __init__(self, source: Path | str | None = None, image: str | None = None, limits: Limits | None = None,
-                 mounts=None):
+                 mounts=None, maven_repo: str | None = "auto"):
         from . import DEFAULT_IMAGE
 
         src = check_source_dir(source)
         self.image = image or DEFAULT_IMAGE
         self.limits = limits or Limits()
         self.mounts = mounts  # sandboxes.envmount.EnvMounts or None
+        # The host's Maven repository, read-only (toolchains.py): "auto" lends it to Maven projects.
+        self.maven_repo = lent_maven_repository(src, maven_repo)
         self._cover_dirs: list[Path] = []
         self.workdir = WORKDIR
         self._closed = False
@@ -245,7 +249,14 @@ class DockerSandbox:
                 mounts.append(Mount(covered, self._cover_dir(covered, env_mounts.binds), type="bind", read_only=True))
             if env_mounts.path_prepend:
                 environment["PATH"] = ":".join([*env_mounts.path_prepend, IMAGE_PATH])
+        extra = {}
+        if self.maven_repo:
+            mounts.append(Mount(CONTAINER_MAVEN_REPO, self.maven_repo, type="bind", read_only=True))
+            environment.update(maven_env(CONTAINER_MAVEN_REPO))
+            if maven_groups([self.maven_repo]):
+                extra["group_add"] = [str(g) for g in maven_groups([self.maven_repo])]
         host_config = api.create_host_config(
+            **extra,
             network_mode="none",
             mem_limit=memory,
             memswap_limit=memory,  # no swap on top of the memory limit

@@ -1,7 +1,7 @@
 """Building the sandbox image: offline with debootstrap, or from the shipped Dockerfile.
 
 Offline (no registry): debootstrap a minimal Debian with python3 (also as `python`), pip,
-pytest, coverage, git and patch from the mirror apt already uses, add the sandbox user and
+pytest, coverage, git, patch, a JDK 17, Maven and Node.js from the mirror apt already uses, add the sandbox user and
 /work, then `docker import`. With a registry: `docker build` of `sandboxes/images/Dockerfile`
 (python:3.11-slim). Both images have a uid-1000 user and a /work directory it owns.
 
@@ -26,9 +26,11 @@ OFFLINE_SUITE = "bookworm"
 OFFLINE_PACKAGES = (
     "python3", "python-is-python3", "python3-pip", "python3-pytest", "python3-coverage",
     "git", "patch", "procps", "coreutils",
+    # Java and JavaScript projects: a JDK, Maven (offline, against a mounted repository) and Node.
+    "openjdk-17-jdk-headless", "maven", "nodejs",
 )
 # What test commands expect to find in the image (checked by `sandbox doctor`).
-EXPECTED_COMMANDS = ("python", "python3", "pytest", "git", "patch")
+EXPECTED_COMMANDS = ("python", "python3", "pytest", "git", "patch", "java", "javac", "mvn", "node")
 EXPECTED_MODULES = ("pytest", "coverage")
 INPUTS_LABEL = "patchwarden.inputs"
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))

@@ -35,20 +35,24 @@ from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
 from .confine import bwrap_argv, hidden_program_binds, chown_tree, confinement, mount_disk_cap, sandbox_uid
+from .toolchains import jvm_env, maven_env, maven_repository
 from .watchdog import kill_cgroup, unmount
 
 # Variables a test run legitimately needs; everything else is dropped.
-ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
+ENV_ALLOW = ("PATH", "JAVA_HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHASHSEED")
 CGROUP_V1_PIDS = Path("/sys/fs/cgroup/pids")
 CGROUP_V2_ROOT = Path("/sys/fs/cgroup")
 WATCHDOG_SCRIPT = Path(__file__).with_name("watchdog.py")
 COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "node_modules")
 
 
-def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None, memory_mb: int | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.update(HOME=home, TMPDIR=tmp, TMP=tmp, TEMP=tmp, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(maven_env(maven_repository()))  # the home that holds it is not the command's
+    if memory_mb:
+        env.update(jvm_env(memory_mb))  # JVMs reserve more address space than RLIMIT_AS allows by default
     if extra:
         env.update(extra)
     return env
@@ -239,7 +243,7 @@ class LocalSandbox:
             proc = subprocess.Popen(
                 argv,
                 cwd=self._work,
-                env=scrubbed_env(str(self.home), str(self.tmp), env),
+                env=scrubbed_env(str(self.home), str(self.tmp), env, self.limits.memory_mb),
                 stdin=stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

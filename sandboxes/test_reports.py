@@ -141,10 +141,6 @@ def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | No
         return ReportRun(sandbox.run(cmd, timeout=timeout, env=env), None, None, "", cmd)
     command, extra, note = prepare(cmd, sandbox.workdir, sandbox.read_file)
     extra = {**(extra_env or {}), **extra}
-    if runner in JVM_RUNNERS:
-        from .jvm_env import jvm_env
-
-        extra = {**jvm_env(sandbox), **extra}
     sandbox.run(["/bin/sh", "-c", _CLEAN], timeout=60)
     res = sandbox.run(command, timeout=timeout, env={**(env or {}), **extra})
     listing = sandbox.run(["/bin/sh", "-c", _LIST], timeout=60)
@@ -174,12 +170,16 @@ def _unique(cases: list[TestResult]) -> list[TestResult]:
     return list(merged.values())
 
 
+def jvm_test_id(cls: str, name: str) -> str:
+    """A JVM test's id: "pkg.Cls#method" ("pkg.Cls$Inner#m(int)[1]"), Maven's -Dtest form."""
+    name = name[:-2] if name.endswith("()") else name
+    return f"{cls}#{name}" if cls and name else cls or name
+
+
 def _case_id(case: ET.Element, suites: list[str], runner: str) -> str:
     name = case.get("name", "")
     if runner in JVM_RUNNERS:
-        cls = case.get("classname") or (suites[-1] if suites else "")
-        name = name[:-2] if name.endswith("()") else name
-        return f"{cls}#{name}" if cls else name
+        return jvm_test_id(case.get("classname") or (suites[-1] if suites else ""), name)
     prefix = [case.get("file")] if case.get("file") else []
     inner = [s for s in suites if s and s not in prefix and not name.startswith(s + " ")]
     return " > ".join([*prefix, *inner, name])

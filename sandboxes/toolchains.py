@@ -1,0 +1,67 @@
+"""Host toolchains a local sandbox lends its commands: the user's Maven repository, read-only.
+
+The local sandbox masks the owner's home (confine.py), where Maven keeps its local repository
+(`~/.m2/repository`); and its commands get a HOME of their own. An offline `mvn -o test`
+needs that repository, so it is shown again read-only at its own path and Maven is pointed at
+it (`-Dmaven.repo.local` through MAVEN_OPTS). Maven only reads it offline; a build that wants
+to download fails as it would without a network. Java and Node need nothing: they live under
+/usr, which the sandbox shows read-only anyway.
+
+PATCHWARDEN_MAVEN_REPO names another repository folder; an empty value lends none.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MAVEN_REPO_ENV = "PATCHWARDEN_MAVEN_REPO"
+CONTAINER_MAVEN_REPO = "/opt/patchwarden/m2-repository"  # where a Docker sandbox shows it
+
+
+def maven_repository(environ: dict[str, str] | None = None) -> str | None:
+    """The host's Maven local repository folder, when there is one."""
+    environ = os.environ if environ is None else environ
+    if MAVEN_REPO_ENV in environ:
+        chosen = environ[MAVEN_REPO_ENV].strip()
+        return os.path.realpath(os.path.expanduser(chosen)) if chosen and os.path.isdir(os.path.expanduser(chosen)) else None
+    default = os.path.join(os.path.expanduser("~"), ".m2", "repository")
+    return os.path.realpath(default) if os.path.isdir(default) else None
+
+
+def maven_env(repository: str | None) -> dict[str, str]:
+    """Environment for commands that should find `repository` (none when there is none)."""
+    return {"MAVEN_OPTS": f"-Dmaven.repo.local={repository}"} if repository else {}
+
+
+def maven_groups(repos: list[str]) -> list[int]:
+    """The group of a lent Maven repository that others cannot read but its group can (a root
+    umask of 027): the sandbox's user joins that group only, to read the repository (read-only)."""
+    groups = []
+    for repo in repos:
+        st = os.stat(repo)
+        if not st.st_mode & 0o005 and st.st_mode & 0o050 and st.st_gid not in groups:
+            groups.append(st.st_gid)
+    return groups
+
+
+def lent_maven_repository(source: Path | str | None, choice: str | None = "auto") -> str | None:
+    """The repository a Docker sandbox over `source` mounts read-only: with `choice` "auto", the
+    host's (maven_repository) when `source` is a Maven project (a pom.xml at its top); a path
+    mounts that folder; None or "" mounts none."""
+    if not choice:
+        return None
+    if choice != "auto":
+        path = os.path.realpath(os.path.expanduser(choice))
+        return path if os.path.isdir(path) else None
+    if source is None or not (Path(source) / "pom.xml").is_file():
+        return None
+    return maven_repository()
+
+
+def jvm_env(memory_mb: int) -> dict[str, str]:
+    """Options every JVM in a sandbox picks up so that it starts under an address-space limit of
+    `memory_mb` (RLIMIT_AS): by default a JVM reserves a quarter of the machine's memory for its
+    heap and 1 GiB for class metadata up front, and glibc a 64 MiB arena per thread."""
+    heap = max(128, memory_mb // 4)
+    opts = f"-Xmx{heap}m -XX:CompressedClassSpaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:+UseSerialGC"
+    return {"JAVA_TOOL_OPTIONS": opts, "MALLOC_ARENA_MAX": "2"}
