@@ -1,6 +1,5 @@
 """One prompt for a trained policy: GRPO training (TRL's own tokenization of our dataset column),
-`train eval` (HFPolicy) and `repair --engine policy` (the hf backend behind load_model) send the
-identical token ids, for a tokenizer with and without a chat template."""
+`train eval` (load_policy) and `repair --engine policy` (load_model) send the identical token ids, for a tokenizer with and without a chat template."""
 import pytest
 
 from patchwarden.repair.r1.prompt import as_messages, build_prompt
@@ -38,7 +37,7 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from patchwarden.repair.models import load_model
-    from patchwarden.repair.r1.generate import HFPolicy
+    from patchwarden.repair.r1.generate import load_policy
     from patchwarden.repair.r1.train import to_trl_prompts
 
     messages = as_messages(build_prompt(BUGGY))
@@ -51,8 +50,8 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     training_ids = list(trainer._tokenize_prompts([rows[0]["prompt"]])[0][0])
 
     seen: list = []
-    policy = HFPolicy(str(policy_dir))
-    _spy_generate(policy.model, seen)
+    policy = load_policy(f"hf:{policy_dir}")
+    _spy_generate(policy.backend.model, seen)
     policy.complete(messages, max_tokens=1)
     engine = load_model(f"hf:{policy_dir}")
     _spy_generate(engine.backend.model, seen)
