@@ -61,3 +61,15 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     assert training_ids == eval_ids == engine_ids
     text = tok.decode(training_ids)
     assert text.endswith("<|assistant|>\n") if tok.chat_template else text.endswith("Assistant:")
+
+
+def test_train_eval_samples_through_the_one_in_process_generator(policy_dir):
+    """`train eval` gets the repair engine's HF backend (context fitting, greedy n > 1 answered by
+    one decode) instead of a second generator of its own."""
+    from patchwarden.repair.models.hf_backend import HFBackend
+    from patchwarden.repair.r1.generate import load_policy
+
+    policy = load_policy(f"hf:{policy_dir}")
+    assert isinstance(policy.backend, HFBackend) and policy.backend.top_k == 0  # sampled as GRPO training samples
+    texts = policy.complete(as_messages(build_prompt(BUGGY)), n=2, temperature=0.0, max_tokens=2)
+    assert len(texts) == 2 and texts[0] == texts[1]
