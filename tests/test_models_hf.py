@@ -99,5 +99,5 @@ def test_garbage_output_is_rejected_never_crashes(model, tmp_path):
     engine = SRepairEngine(model, model, suggestions=2, patches_per_suggestion=3)
     cands = list(engine.generate(ctx))
     assert cands == []
-    assert engine.rejected >= 3 and sum(engine.reasons.values()) == engine.rejected
+    assert engine.rejected >= 3 and sum(engine.reject_reasons.values()) == engine.rejected
     assert engine.usage()["calls"] >= 2 and engine.stop_reason == ""

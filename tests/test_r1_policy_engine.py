@@ -7,7 +7,7 @@ import pytest
 from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
 from patchwarden.repair.functions import extract_functions
 from patchwarden.repair.r1.answer import render_answer
-from patchwarden.repair.r1.policy_engine import PolicyEngine
+from patchwarden.repair.engines.policy import PolicyEngine
 
 MODULE = '''class Stack:
     def __init__(self):
@@ -82,11 +82,11 @@ def test_a_failing_model_is_a_rejection_not_a_crash(tmp_path):
 
 @pytest.mark.slow  # the end-to-end training test already samples from a tiny HF policy
 def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
-    from patchwarden.repair.r1.generate import HFPolicy
+    from patchwarden.repair.r1.generate import load_policy
     from patchwarden.repair.r1.tiny import build_tiny_model
 
     path = build_tiny_model(tmp_path / "tiny", [MODULE, GOOD_PEEK, render_answer(["assert f(1) == 2"], "def f(x):\n    return x")], vocab_size=300)
-    engine = PolicyEngine(HFPolicy(str(path)), top_functions=2, samples=2, max_tokens=8)
+    engine = PolicyEngine(load_policy(f"hf:{path}"), top_functions=2, samples=2, max_tokens=8)
     cands = list(engine.generate(context(tmp_path)))
     assert cands == [] and engine.rejected == 4
 
@@ -94,7 +94,7 @@ def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
 def test_build_policy_engine_needs_a_model(tmp_path):
     from patchwarden.repair.config import RepairConfig
     from patchwarden.repair.pipeline import RepairInputError
-    from patchwarden.repair.r1.policy_engine import build_policy_engine
+    from patchwarden.repair.engines.policy import build_policy_engine
 
     with pytest.raises(RepairInputError, match="--model"):
         build_policy_engine(RepairConfig(repo=tmp_path, test_cmd="pytest", engine="policy"), tmp_path)

@@ -118,7 +118,7 @@ def test_single_function_repair_prompts_and_candidates(repo, tmp_path):
     assert "Suggestion: Fix variant 1" in patch_req["messages"][-1]["content"]
     assert len(srv.requests) == 3  # 1 suggestion call + 1 patch call per suggestion
     # 4 patch answers, every second one garbage: 2 candidates, 2 rejections, nothing crashed.
-    assert len(cands) == 2 and engine.rejected == 2 and sum(engine.reasons.values()) == 2
+    assert len(cands) == 2 and engine.rejected == 2 and sum(engine.reject_reasons.values()) == 2
     assert all(load(repo, c)["clamp"](-5, 0, 10) == 0 for c in cands)
     assert cands[0].engine == "srepair" and cands[0].edits[0].qualname == "clamp"
     usage = engine.usage()

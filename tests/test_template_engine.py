@@ -6,7 +6,7 @@ import libcst as cst
 import pytest
 
 from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
-from patchwarden.repair.engines import TemplateEngine
+from patchwarden.repair.engines.template import TemplateEngine
 from patchwarden.repair.engines.mutations import OPERATORS, collect_mutations
 from patchwarden.repair.engines.template import parse_function, render, _splice, function_info
 

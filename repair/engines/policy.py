@@ -17,8 +17,9 @@ from patchwarden.repair.extract import extract_function, indent_before
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.source_io import read_source
 
-from .answer import parse_answer
-from .prompt import as_messages, build_prompt
+from patchwarden.repair.engines.base import EngineEntry
+from patchwarden.repair.r1.answer import parse_answer
+from patchwarden.repair.r1.prompt import as_messages, build_prompt
 
 
 class PolicyEngine:
@@ -103,31 +104,20 @@ class PolicyEngine:
 
 
 def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
-    """The engine `patchwarden repair --engine policy --model SPEC` runs (wired in repair/pipeline.py).
+    """The engine `patchwarden repair --engine policy --model SPEC` runs.
 
-    With `repair.models.load_model` available, calls are metered, capped and logged in the run
-    directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
+    Calls are metered, capped and logged in the run directory like every model engine's.
     """
+    from patchwarden.repair.models import load_model
     from patchwarden.repair.pipeline import RepairInputError
-
-    from .generate import HFPolicy, PolicyLoadError
 
     if not cfg.model and not getattr(cfg, "replay", None):
         raise RepairInputError("--engine policy needs a trained policy: pass --model hf:DIR (from `patchwarden train grpo`)")
     try:
-        from patchwarden.repair.models import load_model
-    except ImportError:
-        load_model = None
-    try:
-        if load_model is not None:
-            caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost,
-                    "price_in": cfg.price_in, "price_out": cfg.price_out}
-            model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
-                               resume=cfg.resume)
-        elif cfg.model.startswith("hf:"):
-            model = HFPolicy(cfg.model[3:])
-        else:
-            raise PolicyLoadError(f"model spec {cfg.model!r} needs repair.models; use --model hf:DIR")
+        caps = {"max_calls": cfg.max_calls, "max_tokens": cfg.max_tokens, "max_cost": cfg.max_cost,
+                "price_in": cfg.price_in, "price_out": cfg.price_out}
+        model = load_model(cfg.model, api_base=cfg.api_base, log_dir=run_dir, caps=caps, replay=cfg.replay,
+                           resume=cfg.resume)
     except Exception as exc:
         raise RepairInputError(f"could not load the policy {cfg.model!r}: {exc}") from exc
     max_tokens = check_context(model, 2048, RepairInputError)
@@ -140,7 +130,7 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
     context; returns the completion budget that fits. Remote models are not checked."""
     from patchwarden.repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
 
-    from .generate import policy_context
+    from patchwarden.repair.r1.generate import policy_context
 
     found = policy_context(model)
     if found is None or found[1] is None:
@@ -154,8 +144,17 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
 
 
 def _is_model_error(exc: Exception) -> bool:
-    try:
-        from patchwarden.repair.models.budget import ModelError
-    except ImportError:
-        return False
+    from patchwarden.repair.models.budget import ModelError
+
     return isinstance(exc, ModelError)
+
+
+def check_policy_config(cfg) -> None:
+    """Before any test runs: a policy engine needs a model."""
+    if not cfg.model:
+        from patchwarden.repair.pipeline import RepairInputError
+
+        raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
+
+
+ENGINE = EngineEntry("policy", build_policy_engine, rank=2, check=check_policy_config)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from patchwarden.repair.artifacts import write_json
+from patchwarden.repair.engines.base import EngineEntry
 from patchwarden.repair.core import (
     BugContext,
     Candidate,
@@ -103,7 +104,7 @@ class SRepairEngine:
         self.suggest_temperature, self.patch_temperature, self.top_p = suggest_temperature, patch_temperature, top_p
         self.seed = seed
         self.rejected = 0
-        self.reasons: Counter[str] = Counter()
+        self.reject_reasons: Counter[str] = Counter()
         self.generated = 0
         self.stop_reason = ""
         self._answered = 0  # model calls that returned
@@ -118,12 +119,12 @@ class SRepairEngine:
             out["tokens"] += u.tokens
             out["cost"] += u.cost
             out["notes"] += u.notes
-        out.update(rejected=self.rejected, reasons=dict(self.reasons), generated=self.generated, stop_reason=self.stop_reason)
+        out.update(rejected=self.rejected, reasons=dict(self.reject_reasons), generated=self.generated, stop_reason=self.stop_reason)
         return out
 
     def _reject(self, reason: str) -> None:
         self.rejected += 1
-        self.reasons[reason] += 1
+        self.reject_reasons[reason] += 1
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
@@ -344,3 +345,6 @@ def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     except ModelError as e:
         raise RepairInputError(str(e)) from e
     return SRepairEngine(suggest, patch, cfg.suggestions, cfg.patches_per_suggestion, functions=cfg.functions)
+
+
+ENGINE = EngineEntry("srepair", build_srepair_engine, rank=1, check=check_srepair_config)
