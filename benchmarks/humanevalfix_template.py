@@ -20,7 +20,8 @@ from pathlib import Path
 from patchwarden.benchmarks.humanevalfix import bug_id, load_rows, make_bug_repo  # noqa: E402
 from patchwarden.repair.artifacts import read_json, read_jsonl  # noqa: E402
 from patchwarden.repair.config import RepairConfig  # noqa: E402
-from patchwarden.repair.core import Candidate, TestResult  # noqa: E402
+from patchwarden.repair.candidate import Candidate  # noqa: E402
+from patchwarden.repair.core import TestResult
 from patchwarden.repair.pipeline import run_repair  # noqa: E402
 from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout  # noqa: E402
 from patchwarden.sandboxes import Limits, SandboxSpec, resolve_backend  # noqa: E402

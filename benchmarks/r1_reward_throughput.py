@@ -18,7 +18,7 @@ import time
 
 from patchwarden.repair.r1.answer import render_answer  # noqa: E402
 from patchwarden.repair.r1.dataset import load_humanevalfix  # noqa: E402
-from patchwarden.repair.r1.executor import TestRunner  # noqa: E402
+from patchwarden.repair.r1.fork_runner import TestRunner  # noqa: E402
 from patchwarden.repair.r1.rewards import score_completion, score_many  # noqa: E402
 
 

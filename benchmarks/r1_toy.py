@@ -17,7 +17,7 @@ from pathlib import Path
 
 from patchwarden.repair.r1.answer import render_answer  # noqa: E402
 from patchwarden.repair.r1.dataset import make_row, write_jsonl  # noqa: E402
-from patchwarden.repair.r1.tiny import build_tiny_model  # noqa: E402
+from patchwarden.repair.r1.tiny_model import build_tiny_model  # noqa: E402
 
 BUGGY = "def add_one(x):\n    return x + 2\n"
 FIX = "def add_one(x):\n    return x + 1"

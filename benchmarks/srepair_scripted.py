@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 from patchwarden.benchmarks.humanevalfix import load_rows, make_bug_repo
-from patchwarden.repair.core import normalize_source
+from patchwarden.repair.candidate import normalize_source
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 

@@ -25,7 +25,9 @@ from pathlib import Path
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec
 
-from .core import Candidate, TestResult, patched_files
+from .candidate import Candidate
+from .core import TestResult
+from .splice import patched_files
 from .junit import merge_by_nodeid, parse_junit
 from .pytest_cmd import full_suite_command
 

@@ -19,9 +19,11 @@ from patchwarden.sandboxes.local import sandbox_notes
 from .artifacts import append_jsonl, read_json, read_jsonl, write_json, write_text
 from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
-from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
+from .bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from .candidate import Candidate
+from .splice import patched_files
 from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
-from .functions import extract_functions, function_at, is_test_file, repo_functions, source_files
+from .source_functions import extract_functions, function_at, is_test_file, repo_functions, source_files
 from .envcheck import environment_problem
 from .localize import localize
 from .pytest_cmd import full_suite_command, split_cmd

@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from patchwarden.repair.core import Candidate, TestResult, patched_files
+from patchwarden.repair.candidate import Candidate
+from patchwarden.repair.core import TestResult
+from patchwarden.repair.splice import patched_files
 from patchwarden.repair.junit import merge_by_nodeid, parse_junit
 from patchwarden.repair.pytest_cmd import pytest_args, python_of, split_cmd
 from patchwarden.repair.source_io import encode_files

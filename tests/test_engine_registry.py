@@ -26,7 +26,7 @@ def test_the_engines_are_registered_cheapest_first_and_each_follows_the_protocol
 def test_a_registered_engine_is_run_by_name_and_its_usage_and_rejections_reach_the_outcome(tmp_path, monkeypatch):
     """What adding an engine file amounts to: an EngineEntry under a new name, nothing else."""
     from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.core import Candidate, FunctionEdit
+    from patchwarden.repair.candidate import Candidate, FunctionEdit
     from patchwarden.repair.engines import registry
     from patchwarden.repair.engines.base import EngineEntry
     from patchwarden.repair.pipeline import RepairInputError, run_repair

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
 from patchwarden.repair.core import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models import BudgetExceeded, Caps, load_model
 
 CODE = "def add(a, b):\n    # Sum of a and b.\n    return a - b\n"

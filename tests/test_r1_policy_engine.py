@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.r1.answer import render_answer
 from patchwarden.repair.engines.policy import PolicyEngine
 
@@ -82,8 +83,8 @@ def test_a_failing_model_is_a_rejection_not_a_crash(tmp_path):
 
 @pytest.mark.slow  # the end-to-end training test already samples from a tiny HF policy
 def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
-    from patchwarden.repair.r1.generate import load_policy
-    from patchwarden.repair.r1.tiny import build_tiny_model
+    from patchwarden.repair.r1.policy_model import load_policy
+    from patchwarden.repair.r1.tiny_model import build_tiny_model
 
     path = build_tiny_model(tmp_path / "tiny", [MODULE, GOOD_PEEK, render_answer(["assert f(1) == 2"], "def f(x):\n    return x")], vocab_size=300)
     engine = PolicyEngine(load_policy(f"hf:{path}"), top_functions=2, samples=2, max_tokens=8)

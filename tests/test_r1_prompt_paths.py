@@ -3,7 +3,7 @@
 import pytest
 
 from patchwarden.repair.r1.prompt import as_messages, build_prompt
-from patchwarden.repair.r1.tiny import build_tiny_model
+from patchwarden.repair.r1.tiny_model import build_tiny_model
 
 TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
             "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
@@ -37,7 +37,7 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from patchwarden.repair.models import load_model
-    from patchwarden.repair.r1.generate import load_policy
+    from patchwarden.repair.r1.policy_model import load_policy
     from patchwarden.repair.r1.train import to_trl_prompts
 
     messages = as_messages(build_prompt(BUGGY))
@@ -67,7 +67,7 @@ def test_train_eval_samples_through_the_one_in_process_generator(policy_dir):
     """`train eval` gets the repair engine's HF backend (context fitting, greedy n > 1 answered by
     one decode) instead of a second generator of its own."""
     from patchwarden.repair.models.hf_backend import HFBackend
-    from patchwarden.repair.r1.generate import load_policy
+    from patchwarden.repair.r1.policy_model import load_policy
 
     policy = load_policy(f"hf:{policy_dir}")
     assert isinstance(policy.backend, HFBackend) and policy.backend.top_k == 0  # sampled as GRPO training samples

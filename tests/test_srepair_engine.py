@@ -6,10 +6,11 @@ import textwrap
 import pytest
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import patched_files
 from patchwarden.repair.core import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 from patchwarden.repair.pipeline import RepairInputError
 

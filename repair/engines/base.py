@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from patchwarden.repair.core import BugContext, Candidate
+from patchwarden.repair.bug_context import BugContext
+from patchwarden.repair.candidate import Candidate
 
 
 class Engine(Protocol):

@@ -12,8 +12,9 @@ import textwrap
 from collections import Counter
 from typing import Iterator
 
-from patchwarden.repair.core import BugContext, Candidate, FunctionEdit
-from patchwarden.repair.extract import extract_function, indent_before
+from patchwarden.repair.bug_context import BugContext
+from patchwarden.repair.candidate import Candidate, FunctionEdit
+from patchwarden.repair.answer_functions import extract_function, indent_before
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.source_io import read_source
 
@@ -130,7 +131,7 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
     context; returns the completion budget that fits. Remote models are not checked."""
     from patchwarden.repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
 
-    from patchwarden.repair.r1.generate import policy_context
+    from patchwarden.repair.r1.policy_model import policy_context
 
     found = policy_context(model)
     if found is None or found[1] is None:

@@ -22,16 +22,11 @@ from typing import Iterator
 
 from patchwarden.repair.artifacts import write_json
 from patchwarden.repair.engines.base import EngineEntry
-from patchwarden.repair.core import (
-    BugContext,
-    Candidate,
-    FunctionEdit,
-    FunctionInfo,
-    SuspiciousFunction,
-    TestResult,
-    apply_edits,
-)
-from patchwarden.repair.extract import extract_function, indent_before, split_function_sections
+from patchwarden.repair.bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.repair.candidate import Candidate, FunctionEdit
+from patchwarden.repair.core import TestResult
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.answer_functions import extract_function, indent_before, split_function_sections
 from patchwarden.repair.groups import Group, plan_groups, stack_functions
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.models import (

@@ -17,14 +17,8 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from patchwarden.repair.core import (
-    BugContext,
-    Candidate,
-    FunctionEdit,
-    FunctionInfo,
-    SuspiciousFunction,
-    normalize_source,
-)
+from patchwarden.repair.bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.repair.candidate import Candidate, FunctionEdit, normalize_source
 from patchwarden.repair.engines.base import EngineEntry, NoModel
 from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
 from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations

@@ -205,7 +205,7 @@ def train_grpo(req: TrainRequest) -> dict:
 
     from patchwarden.repair.models.prompting import trl_prompt
 
-    from .executor import TestRunner
+    from .fork_runner import TestRunner
     from .metrics import METRICS_FILE, PLOT_FILE, MetricsRecorder
     from .rewards import reward_functions
 

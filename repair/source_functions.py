@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .core import FunctionInfo
+from .bug_context import FunctionInfo
 from .source_io import read_source
 
 
