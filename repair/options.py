@@ -56,6 +56,7 @@ def _split_functions(value: str | None) -> list[str]:
 # In the order `patchwarden repair --help` lists them.
 OPTIONS: list[Option] = [
     Option("test_cmd", ("--test-cmd", "-t"), 'The command that runs the tests, e.g. "python -m pytest -q". pytest gets per-test results, coverage and the warm runner; other commands are judged by exit code.', Optional[str], per_run=True),
+    # --issue names a file; `repair` reads it into the field (the issue text).
     Option("issue", ("--issue",), "A file holding the issue text (used by model engines and the input bouncer).", Optional[Path], per_run=True),
     Option("engine", ("--engine", "-e"), "template (no model), srepair (two models), policy (a Repair-R1 model) or all (template first, models only if nothing plausible).", str),
     Option("sandbox", ("--sandbox",), "Where tests run: local (process group with limits), docker (container without network; an interpreter run by path, e.g. a venv's, is mounted read-only) or auto (docker when a dry start shows the test command can run there, else local with a note saying why).", str),
