@@ -79,73 +79,95 @@ class _bug_alarm:
         return False
 
 
+# Repair options `bench run` spells differently: its own --workers counts bugs in parallel.
+BENCH_SPELLING = {
+    "workers": {"flags": ("--repair-workers",), "help": "Validation workers inside each bug's repair."},
+    "bounce": {"flags": ("--bounce/--no-bounce",), "help": "Let the bouncers abstain on vague issues or weak patches.", "default": True, "invert": False},
+}
+
+
+def _repair_defaults() -> dict:
+    from patchwarden.repair.options import field_default, shared_options
+
+    return {o.name: field_default(o.name) for o in shared_options()}
+
+
 @dataclass
 class BenchSettings:
     dataset: str
     path: str | None = None
-    engine: str = "template"
-    model: str | None = None
-    suggest_model: str | None = None
-    patch_model: str | None = None
-    api_base: str | None = None
-    sandbox: str = "auto"
-    repair_workers: int = 1  # validation workers inside each repair
-    max_candidates: int = 300
-    time_budget: float = 300.0
-    bounce: bool = True
     keep_work: bool = False  # keep each bug's materialised repository
     bug_timeout: float | None = None  # wall-clock cap per bug; None: 2 x time_budget + 300 s
-    per_test_timeout: float = 60.0  # a single stuck test fails after this long (the repair's default)
+    # Every bug's repair options (RepairConfig fields, repair/options.py): the options `bench run` offers.
+    repair: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        defaults = _repair_defaults()
+        unknown = set(self.repair) - set(defaults)
+        if unknown:
+            raise BenchError(f"not repair options bench run can set: {', '.join(sorted(unknown))}")
+        self.repair = {**defaults, **self.repair}
+
+    def to_dict(self) -> dict:
+        """Flat: the bench's own settings and the repair options side by side (bench.json's `settings`)."""
+        return {"dataset": self.dataset, "path": self.path, "keep_work": self.keep_work, "bug_timeout": self.bug_timeout, **self.repair}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BenchSettings":
+        own = {k: d[k] for k in ("dataset", "path", "keep_work", "bug_timeout") if k in d}
+        return cls(**own, repair={k: v for k, v in d.items() if k not in own})
+
+    @property
+    def engine(self) -> str:
+        return self.repair["engine"]
 
     @property
     def bug_deadline(self) -> float:
-        return self.bug_timeout or 2 * self.time_budget + 300
+        return self.bug_timeout or 2 * self.repair["time_budget"] + 300
 
     @property
     def model_name(self) -> str:
         """The `model_name_or_path` of SWE-bench predictions."""
-        models = [m for m in (self.model, self.suggest_model, self.patch_model) if m]
+        r = self.repair
+        models = [m for m in (r["model"], r["suggest_model"], r["patch_model"]) if m]
         return "patchwarden-" + self.engine + ("-" + "+".join(dict.fromkeys(models)) if models else "")
 
 
 def _repair_config(bug: Bug, settings: BenchSettings, repo: Path, test_cmd: str, run_dir: Path):
-    from patchwarden.repair.config import RepairConfig
+    from patchwarden.repair.options import config_from
 
-    image = bug.spec.get("image") if settings.sandbox != "local" else None  # a per-instance image (swebench)
-    return RepairConfig(
-        repo=repo, test_cmd=test_cmd, issue=bug.issue, engine=settings.engine, sandbox=settings.sandbox, image=image,
-        workers=settings.repair_workers, max_candidates=settings.max_candidates, time_budget=settings.time_budget,
-        out=run_dir, model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model,
-        api_base=settings.api_base, bounce=settings.bounce, model_name=settings.model_name, progress=False,
-        per_test_timeout=settings.per_test_timeout,
-    )
+    image = bug.spec.get("image") if settings.repair["sandbox"] != "local" else None  # a per-instance image (swebench)
+    return config_from({**settings.repair, "image": image or settings.repair["image"]}, repo=repo, test_cmd=test_cmd,
+                       issue=bug.issue, out=run_dir, model_name=settings.model_name, progress=False)
+
+
+def bench_flag(message: str) -> str:
+    """A repair check's message with the flags spelled as `bench run` spells them."""
+    from patchwarden.repair.options import option
+
+    for name, spelling in BENCH_SPELLING.items():
+        message = message.replace(option(name).flag, spelling["flags"][0].split("/")[0])
+    return message
 
 
 def check_settings(settings: BenchSettings) -> None:
     """The repair settings every bug would use, checked once before any bug runs (BenchError):
     a bad engine or budget must not turn every bug into an `error` record."""
     from patchwarden.repair.checks import range_problem, settings_problem
-    from patchwarden.repair.config import RepairConfig
-    from patchwarden.repair.pipeline import ENGINES
+    from patchwarden.repair.engines import registry
+    from patchwarden.repair.options import config_from
     from patchwarden.repair.errors import RepairInputError
 
-    if settings.engine not in ENGINES:
-        raise BenchError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
-    cfg = RepairConfig(
-        repo=Path("."), test_cmd="python -m pytest", engine=settings.engine, workers=settings.repair_workers,
-        max_candidates=settings.max_candidates, time_budget=settings.time_budget, per_test_timeout=settings.per_test_timeout,
-        model=settings.model, suggest_model=settings.suggest_model, patch_model=settings.patch_model, api_base=settings.api_base,
-    )
+    if registry.unknown(settings.engine):
+        raise BenchError(registry.unknown(settings.engine))
+    if settings.repair["sandbox"] not in ("auto", "local", "docker"):
+        raise BenchError(f"unknown sandbox {settings.repair['sandbox']!r}: choose auto, local or docker")
+    cfg = config_from(settings.repair, repo=Path("."), test_cmd="python -m pytest")
     problem = (settings_problem(cfg) or range_problem("--bug-timeout", settings.bug_timeout, 0, False, "seconds per bug"))
     if problem:
-        raise BenchError(problem.replace("--workers", "--repair-workers"))
+        raise BenchError(bench_flag(problem))
     try:
-        if settings.engine == "srepair" or (settings.engine == "all" and (settings.model or settings.suggest_model or settings.patch_model)):
-            from patchwarden.repair.engines.srepair import check_srepair_config
-
-            check_srepair_config(cfg)
-        if settings.engine == "policy" and not settings.model:
-            raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
+        registry.check(cfg)
     except RepairInputError as exc:
         raise BenchError(str(exc)) from exc
 
@@ -155,7 +177,7 @@ def run_one(bug_dict: dict, settings_dict: dict, out: str) -> dict:
     never raises for a bug's own failure (that is an `error` record)."""
     from patchwarden.benchmarks.reference import fixed_equal_reference
 
-    bug, settings, out_dir = Bug.from_dict(bug_dict), BenchSettings(**settings_dict), Path(out)
+    bug, settings, out_dir = Bug.from_dict(bug_dict), BenchSettings.from_dict(settings_dict), Path(out)
     run_dir, work = out_dir / "runs" / bug.slug, out_dir / "work" / bug.slug
     for stale in (run_dir, work):  # left by a run killed while this bug was in flight
         shutil.rmtree(stale, ignore_errors=True)
@@ -225,7 +247,7 @@ def _write_settings(out: Path, settings: BenchSettings, resume: bool) -> None:
     import json
 
     path = out / SETTINGS
-    current = asdict(settings)
+    current = settings.to_dict()
     if resume and path.exists():
         old = json.loads(path.read_text())
         for key in SETTINGS_THAT_MATTER:
@@ -314,7 +336,7 @@ def _pool_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    args = asdict(settings), str(out)
+    args = settings.to_dict(), str(out)
     # spawn: the driver runs a progress thread, and forking a threaded process can deadlock.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_driver) as pool:
         futures = [pool.submit(_run_one_in_worker, bug.to_dict(), *args) for bug in bugs]
@@ -371,8 +393,8 @@ def _ray_results(bugs: list[Bug], settings: BenchSettings, out: Path, workers: i
         raise BenchEnvironmentError(f"cannot start or reach Ray at {address!r} ({type(exc).__name__}: {exc}); "
                                     f"{connect_failure_hint(address)}") from exc
     try:
-        task = ray.remote(num_cpus=settings.repair_workers)(run_one)
-        args = asdict(settings), str(out)
+        task = ray.remote(num_cpus=settings.repair["workers"])(run_one)
+        args = settings.to_dict(), str(out)
         pending = [task.remote(bug.to_dict(), *args) for bug in bugs]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

@@ -25,55 +25,48 @@ def list_datasets(json_out: bool = typer.Option(False, "--json", help="Print the
         console.print(f"[bold]{name}[/]  {text}", highlight=False)
 
 
+def _repair_options(func):
+    from patchwarden.benchmarks.runner import BENCH_SPELLING
+    from patchwarden.cli.option_table import with_options
+    from patchwarden.repair.options import shared_options
+
+    return with_options(shared_options(), into="repair", overrides=BENCH_SPELLING)(func)
+
+
 @app.command("run")
+@_repair_options
 def run(
     dataset: str = typer.Argument(..., help="Dataset name: humanevalfix, bugsinpy, jsonl, swebench (see `bench list`)."),
     path: Optional[str] = typer.Option(None, "--path", help="Dataset location: a file, a folder or a HF id (humanevalfix: default is the packaged copy; swebench: a .json/.jsonl of instances or a HF id, `ID:SPLIT` for a split other than test)."),
     repos: Optional[Path] = typer.Option(None, "--repos", help="swebench: folder of local clones, named <owner>__<name> or <owner>/<name> (never modified: each instance gets a work copy)."),
     repo_config: Optional[Path] = typer.Option(None, "--repo-config", help="swebench: JSON file mapping owner/name to {test_cmd with {tests}, image?}; extends the shipped mapping (benchmarks/data/swebench_repos.json)."),
-    image_template: Optional[str] = typer.Option(None, "--image-template", help="swebench: Docker image per instance, e.g. 'sweb.eval.x86_64.{instance_id}' ({instance_id}, {repo}, {version}); used unless --sandbox local."),
-    engine: str = typer.Option("template", "--engine", help="Repair engine: template, srepair, policy or all."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model for model engines (both SRepair roles unless set apart)."),
-    suggest_model: Optional[str] = typer.Option(None, "--suggest-model", help="SRepair's suggestion model."),
-    patch_model: Optional[str] = typer.Option(None, "--patch-model", help="SRepair's patch model."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL of an OpenAI-compatible server."),
+    image_template: Optional[str] = typer.Option(None, "--image-template", help="swebench: Docker image per instance, e.g. 'sweb.eval.x86_64.{instance_id}' ({instance_id}, {repo}, {version}); used unless --sandbox local (and before --image)."),
     out: Path = typer.Option(..., "--out", help="Output directory: results.jsonl, runs/<bug>/, bench.json."),
     workers: int = typer.Option(1, "--workers", help="Bugs repaired in parallel (processes, or the CPUs of the Ray started by --ray local)."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Run bugs as Ray tasks, with Ray's address semantics: auto (connect to a running cluster), local (start one for this run), ray://HOST:PORT or HOST:PORT. Default: RAY_ADDRESS when set, else no Ray."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N bugs of the dataset."),
     resume: bool = typer.Option(False, "--resume", help="Continue a run in --out: skip bugs already recorded."),
-    sandbox: str = typer.Option("auto", "--sandbox", help="Sandbox for tests: auto, local or docker."),
-    repair_workers: int = typer.Option(1, "--repair-workers", help="Validation workers inside each bug's repair."),
-    max_candidates: int = typer.Option(300, "--max-candidates", help="Candidates per bug at most."),
-    time_budget: float = typer.Option(300.0, "--time-budget", help="Seconds of candidate validation per bug at most."),
-    bounce: bool = typer.Option(True, "--bounce/--no-bounce", help="Let the bouncers abstain on vague issues or weak patches."),
     bug_timeout: Optional[float] = typer.Option(None, "--bug-timeout", help="Wall-clock cap per bug in seconds (default: 2 x --time-budget + 300); past it the bug is recorded as `timeout`."),
-    per_test_timeout: float = typer.Option(60.0, "--per-test-timeout", help="Seconds one test may run before it fails (pytest commands); lower it for datasets whose bugs loop."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep each bug's materialised repository under OUT/work/."),
+    repair: dict = None,  # every repair option that is not about one repository's run (repair/options.py)
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
 ):
-    """Repair every bug of DATASET; results go to OUT/results.jsonl as bugs finish."""
+    """Repair every bug of DATASET; results go to OUT/results.jsonl as bugs finish. The repair
+    options (engine, models, caps, sandbox, budgets) are `patchwarden repair`'s and apply to each bug's repair."""
     from patchwarden.benchmarks.datasets import DatasetError, load_bugs
     from patchwarden.benchmarks.runner import BenchError, BenchSettings, check_settings, run_bench
 
     if limit is not None and limit < 1:
         fail("--limit must be at least 1")
-    if workers < 1 or repair_workers < 1:
-        fail("--workers and --repair-workers must be at least 1")
-    if per_test_timeout <= 0:
-        fail("--per-test-timeout must be a positive number of seconds")
-    if sandbox not in ("auto", "local", "docker"):
-        fail(f"unknown sandbox {sandbox!r}: choose auto, local or docker")
+    if workers < 1:
+        fail("--workers must be at least 1")
     from patchwarden.benchmarks.ray_address import RayAddressError, resolve_ray_address
 
     try:
         ray = resolve_ray_address(ray)
     except RayAddressError as exc:
         fail(str(exc))
-    settings = BenchSettings(dataset=dataset, path=path, engine=engine, model=model, suggest_model=suggest_model,
-                             patch_model=patch_model, api_base=api_base, sandbox=sandbox, repair_workers=repair_workers,
-                             max_candidates=max_candidates, time_budget=time_budget, bounce=bounce, keep_work=keep_work,
-                             bug_timeout=bug_timeout, per_test_timeout=per_test_timeout)
+    settings = BenchSettings(dataset=dataset, path=path, keep_work=keep_work, bug_timeout=bug_timeout, repair=repair)
     try:  # every bug would use these settings: check them (and --out) before loading or running any
         check_settings(settings)
         check_out_dir(out)

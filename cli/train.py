@@ -52,7 +52,7 @@ def dataset_cmd(
         if "humanevalfix" in sources:
             rows += load_humanevalfix(path)
         if "humaneval-mutants" in sources:
-            from patchwarden.repair.r1.executor import TestRunner
+            from patchwarden.repair.r1.fork_runner import TestRunner
 
             with TestRunner(workers=workers) as runner, _progress() as bar:
                 task = bar.add_task("checking mutants in the sandbox", total=None)
@@ -172,11 +172,11 @@ def eval_cmd(
         fail(f"no rows to evaluate in {data}/{split}.jsonl")
     from patchwarden.repair.models.budget import ModelError
     from patchwarden.repair.r1.evaluate import evaluate_policy
-    from patchwarden.repair.r1.executor import TestRunner
-    from patchwarden.repair.r1.generate import PolicyLoadError, load_policy
+    from patchwarden.repair.r1.fork_runner import TestRunner
+    from patchwarden.repair.r1.policy_model import PolicyLoadError, load_policy
 
     from patchwarden.repair.models.context import ContextTooSmall
-    from patchwarden.repair.r1.generate import fit_policy_rows
+    from patchwarden.repair.r1.policy_model import fit_policy_rows
 
     try:
         policy = load_policy(model)

@@ -27,7 +27,8 @@ from patchwarden.sandboxes.junit import merge_by_nodeid
 from patchwarden.sandboxes.pytest_command import full_suite_command
 from patchwarden.sandboxes.suite_run import run_suite
 
-from .core import Candidate, patched_files
+from patchwarden.repair.candidate import Candidate
+from patchwarden.repair.splice import patched_files
 
 REPORT = ".patchwarden/confirm.xml"
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from patchwarden.repair.core import FunctionInfo, normalize_source
-from patchwarden.repair.extract import Extracted, code_blocks
+from patchwarden.repair.bug_context import FunctionInfo
+from patchwarden.repair.candidate import normalize_source
+from patchwarden.repair.answer_functions import Extracted, code_blocks
 from patchwarden.repair.languages import get
 from patchwarden.repair.languages.base import ParseProblem
 

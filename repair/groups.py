@@ -22,7 +22,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from patchwarden.repair.core import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.repair.bug_context import BugContext, FunctionInfo, SuspiciousFunction
 from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.sandboxes.testresults import TestResult
 
@@ -75,7 +75,7 @@ def _inside(inner: FunctionInfo, outer: FunctionInfo) -> bool:
 
 def _callers(ctx: BugContext, target: FunctionInfo) -> list[SuspiciousFunction]:
     """Functions of the target's module that call it by name (not nested in it)."""
-    from patchwarden.repair.functions import extract_functions
+    from patchwarden.repair.source_functions import extract_functions
 
     try:
         fns = extract_functions((ctx.repo / target.path).read_text(encoding="utf-8"), target.path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from patchwarden.repair.core import FunctionEdit
+from patchwarden.repair.candidate import FunctionEdit
 from patchwarden.sandboxes.safe_ast import safe_parse
 
 IMPORT_QUALNAME = "<imports>"  # the qualname of the edit that adds imports
@@ -74,7 +74,7 @@ def answer_extras(tree: ast.Module, keep: list[ast.AST], fixed_source: str, fixe
     shown = {fixed_name} | {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for node in tree.body:
         if node in keep or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue  # the fix; other functions are nested helpers (extract.py) or ignored quotes
+            continue  # the fix; other functions are nested helpers (answer_functions.py) or ignored quotes
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
             if names and not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from .core import FunctionInfo, SuspiciousFunction
-from .functions import function_at, is_test_file
+from .bug_context import FunctionInfo, SuspiciousFunction
+from .source_functions import function_at, is_test_file
 from .testrun import TestRun, traceback_frames
 
 TRACEBACK_WEIGHT = 0.5

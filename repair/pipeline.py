@@ -20,9 +20,11 @@ from patchwarden.sandboxes.pytest_command import full_suite_command, pytest_args
 
 from .checks import output_dir_problem, output_file_problem, settings_problem
 from .config import RepairConfig, RepairOutcome
-from .core import BugContext, Candidate, FunctionInfo, SuspiciousFunction, patched_files
+from .bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from .candidate import Candidate
+from .splice import patched_files
 from .emit import GitProblem, apply_to_tree, check_branch_name, create_branch, diff_bytes, ensure_clean, unified_diff
-from .functions import extract_functions, repo_functions
+from .source_functions import extract_functions, repo_functions
 from .languages import detect as detect_language, languages_in
 from .envcheck import environment_problem
 from .errors import RepairInputError
@@ -33,7 +35,6 @@ from .test_calls import functions_used_by_tests
 from .testrun import TestCommandProblem, TestRun, run_tests
 
 DEFAULT_RUNS_HOME = Path.home() / ".cache" / "patchwarden" / "runs"
-ENGINES = ("template", "srepair", "policy", "all")
 
 
 def _environment(exc: Exception) -> Exception:
@@ -86,8 +87,10 @@ def check_inputs(cfg: RepairConfig) -> Path:
         split_cmd(cfg.test_cmd)
     except ValueError as exc:
         raise RepairInputError(f"{exc}; quote the test command correctly") from exc
-    if cfg.engine not in ENGINES:
-        raise RepairInputError(f"unknown engine {cfg.engine!r}; choose one of {', '.join(ENGINES)}")
+    from .engines import registry
+
+    if registry.unknown(cfg.engine):
+        raise RepairInputError(registry.unknown(cfg.engine))
     if cfg.apply and cfg.branch:
         raise RepairInputError("--apply and --branch exclude each other; choose one")
     if bool(cfg.instance_id) != bool(cfg.predictions):
@@ -99,12 +102,7 @@ def check_inputs(cfg: RepairConfig) -> Path:
             read_predictions(Path(cfg.predictions))
         except PredictionsError as exc:
             raise RepairInputError(str(exc)) from exc
-    if cfg.engine == "srepair" or (cfg.engine == "all" and _has_model(cfg)):
-        from .engines.srepair import check_srepair_config
-
-        check_srepair_config(cfg)
-    if cfg.engine == "policy" and not cfg.model:
-        raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
+    registry.check(cfg)
     if not languages_in(repo):
         raise RepairInputError(f"{repo} holds no Python, Java, JavaScript or TypeScript source files outside tests; "
                                "point at the repository root")
@@ -205,32 +203,11 @@ def test_sources(repo: Path, run: TestRun, lang: str = "python", workdir: str = 
     return out
 
 
-def _has_model(cfg: RepairConfig) -> bool:
-    return bool(cfg.model or cfg.suggest_model or cfg.patch_model or cfg.replay)
-
-
 def make_engines(cfg: RepairConfig, run_dir: Path, notes: list[str] | None = None) -> list:
-    """The engines to run, cheapest first. `all` without a model runs the template engine alone."""
-    names = [cfg.engine]
-    if cfg.engine == "all":
-        names = ["template", "srepair"] if _has_model(cfg) else ["template"]
-        if not _has_model(cfg) and notes is not None:
-            notes.append("--engine all without --model: srepair skipped, template engine only")
-    engines = []
-    for name in names:
-        if name == "template":
-            from .engines.template import TemplateEngine
+    """The engines to run, cheapest first (repair/engines/registry.py)."""
+    from .engines import registry
 
-            engines.append(TemplateEngine(max_candidates=cfg.max_candidates, time_budget=cfg.time_budget))
-        elif name == "srepair":
-            from .engines.srepair import build_srepair_engine
-
-            engines.append(build_srepair_engine(cfg, run_dir))
-        elif name == "policy":
-            from .r1.policy_engine import build_policy_engine
-
-            engines.append(build_policy_engine(cfg, run_dir))
-    return engines
+    return registry.build(cfg, run_dir, notes)
 
 
 def _limited(cands: Iterable[Candidate], seen: set[str], limit: int, deadline: float, log: Path, counter: list[int]) -> Iterator[Candidate]:
@@ -418,16 +395,14 @@ def _best(plausible: list[str], cands: dict[str, dict], repo: Path) -> Candidate
 
 
 def _record_usage(outcome: RepairOutcome, engines: list) -> None:
-    for engine in engines:
-        usage = getattr(engine, "usage", None)
-        if callable(usage):
-            usage = usage()
-        if isinstance(usage, dict):
+    for engine in engines:  # the Engine protocol (repair/engines/base.py)
+        usage = engine.usage()
+        if usage is not None:
             outcome.calls += int(usage.get("calls", 0))
             outcome.tokens += int(usage.get("tokens", 0))
             outcome.cost += float(usage.get("cost", 0.0))
             outcome.stop_reason = outcome.stop_reason or str(usage.get("stop_reason") or "")
-        outcome.rejected += int(getattr(engine, "rejected", 0) or 0)
+        outcome.rejected += engine.rejected
 
 
 def _input_gate(cfg: RepairConfig, ctx: BugContext) -> dict | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from .core import FunctionInfo
+from .bug_context import FunctionInfo
 
 __test__ = False  # not a pytest module, despite the name
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .core import FunctionInfo, TestResult
+from patchwarden.repair.bug_context import FunctionInfo
+from patchwarden.sandboxes.testresults import TestResult
 from .languages import Language, source_files
 from .languages.base import ParseProblem
 from .source_io import read_source

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from patchwarden.repair.core import Candidate, patched_files
+from patchwarden.repair.candidate import Candidate
+from patchwarden.repair.splice import patched_files
 from patchwarden.repair.source_io import encode_files
 from patchwarden.sandboxes import open_spec
 from patchwarden.sandboxes.base import SandboxSpec

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from patchwarden.repair.core import Candidate
+from patchwarden.repair.candidate import Candidate
 from patchwarden.repair.source_io import encode_files
 from patchwarden.repair.validate import CandidateValidator, ValidationResult, _ValidatorBase, candidate_timeout
 from patchwarden.sandboxes import open_spec

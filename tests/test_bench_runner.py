@@ -188,10 +188,40 @@ def test_per_test_timeout_reaches_each_repair_and_bad_values_are_refused(tmp_pat
     from patchwarden.benchmarks.runner import BenchSettings, _repair_config
 
     bug = Bug(id="b", dataset="jsonl", test_cmd="python3 -m pytest -q")
-    cfg = _repair_config(bug, BenchSettings(dataset="jsonl", per_test_timeout=3.0), tmp_path, bug.test_cmd, tmp_path / "run")
+    cfg = _repair_config(bug, BenchSettings(dataset="jsonl", repair={"per_test_timeout": 3.0}), tmp_path, bug.test_cmd, tmp_path / "run")
     assert cfg.per_test_timeout == 3.0
     proc = bench("run", "jsonl", "--path", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--per-test-timeout", "0")
     assert proc.returncode == 2 and "--per-test-timeout" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_shared_repair_option_is_a_bench_run_flag_and_reaches_each_repair(tmp_path):
+    """Repair options are declared once (repair/options.py): `bench run` offers each one that is
+    not about a single repository's run, and the value lands in the bug's RepairConfig."""
+    from patchwarden.repair.options import shared_options
+
+    import click
+    from typer.main import get_command
+
+    group = get_command(app)
+    run_cmd = group.get_command(click.Context(group), "bench").get_command(click.Context(group), "run")
+    flags = {flag for p in run_cmd.params for flag in p.opts + p.secondary_opts}
+    for opt in shared_options():
+        assert opt.flag in flags or opt.name in ("workers", "bounce"), opt.flag  # bench spells these two its own way
+    assert {"--repair-workers", "--bounce", "--no-bounce", "--max-cost", "--memory", "--image"} <= flags
+    path = make_jsonl_dataset(tmp_path / "bugs", ["add"])
+    out = tmp_path / "out"
+    run_bench(path, out, "--memory", "512", "--max-cost", "0.5", "--max-calls", "7", "--image", "example/img:1", "--max-plausible", "2")
+    config = json.loads((out / "runs" / "add" / "config.json").read_text())  # the RepairConfig the bug's repair ran with
+    assert (config["memory_mb"], config["max_cost"], config["max_calls"], config["image"], config["max_plausible"]) == (512, 0.5, 7, "example/img:1", 2)
+    assert config["bounce"] is False and config["engine"] == "template" and config["max_candidates"] == 60
+    assert json.loads((out / "bench.json").read_text())["settings"]["memory_mb"] == 512
+
+
+def test_a_bad_repair_option_is_refused_with_the_bench_spelling(tmp_path):
+    proc = bench("run", "jsonl", "--path", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--repair-workers", "0")
+    assert proc.returncode == 2 and "--repair-workers" in proc.stderr and "Traceback" not in proc.stderr
+    proc = bench("run", "jsonl", "--path", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o"), "--memory", "1")
+    assert proc.returncode == 2 and "--memory" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_sigterm_stops_the_bug_in_flight_and_leaves_no_sandbox_processes(tmp_path):

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, Candidate, FunctionEdit
+from patchwarden.repair.bug_context import BugContext
+from patchwarden.repair.candidate import Candidate, FunctionEdit
 from patchwarden.sandboxes.testresults import TestResult
 from patchwarden.repair.emit import unified_diff
-from patchwarden.repair.core import patched_files
+from patchwarden.repair.splice import patched_files
 from patchwarden.repair.pipeline import _input_gate, _output_gate
 
 SRC = "def f(x):\n    return x + 3\n"

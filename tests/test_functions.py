@@ -1,5 +1,6 @@
-from patchwarden.repair.core import FunctionEdit, apply_edits
-from patchwarden.repair.functions import ParseProblem, extract_functions, function_at, is_test_file
+from patchwarden.repair.candidate import FunctionEdit
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.source_functions import ParseProblem, extract_functions, function_at, is_test_file
 
 import pytest
 

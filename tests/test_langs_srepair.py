@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, SuspiciousFunction, TestResult, patched_files
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.sandboxes.testresults import TestResult
+from patchwarden.repair.splice import patched_files
 from patchwarden.repair.engines.srepair import SRepairEngine
 from patchwarden.repair.extract_ts import extract_ts_function
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 from patchwarden.repair.pipeline import run_repair
 
@@ -102,7 +104,7 @@ def test_javascript_example_repaired_by_srepair_end_to_end(tmp_path):
 
 def test_policy_engine_in_java_through_a_real_server(tmp_path):
     from patchwarden.repair.models import load_model
-    from patchwarden.repair.r1.policy_engine import PolicyEngine
+    from patchwarden.repair.engines.policy import PolicyEngine
 
     repo = tmp_path / "range"
     shutil.copytree(EXAMPLES / "java-range", repo)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.functions import ParseProblem, extract_functions, function_at, is_test_file
+from patchwarden.repair.source_functions import ParseProblem, extract_functions, function_at, is_test_file
 from patchwarden.repair.languages import LANGUAGES, Language, detect, get, language_for_path, register
 from patchwarden.repair.languages.python import Python
 

@@ -39,10 +39,11 @@ def test_the_packages_keep_their_layers():
 
 @pytest.mark.parametrize("where, line, broken", [
     ("sandboxes/upward.py", "from patchwarden.cli import main\n", "patchwarden.sandboxes.upward -> patchwarden.cli"),
-    ("bouncer/upward.py", "import patchwarden.repair.core\n", "patchwarden.bouncer.upward -> patchwarden.repair.core"),
+    ("bouncer/upward.py", "import patchwarden.repair.candidate\n", "patchwarden.bouncer.upward -> patchwarden.repair.candidate"),
     ("neuron_patch/sideways.py", "from patchwarden.repair.errors import RepairInputError\n",
      "patchwarden.neuron_patch.sideways -> patchwarden.repair.errors"),
-    ("repair/engines/circle.py", "from patchwarden.repair.pipeline import run_repair\n", ".engines -> .pipeline"),
+    # import-linter names one edge of the cycle to cut, either way round
+    ("repair/engines/circle.py", "from patchwarden.repair.pipeline import run_repair\n", (".engines -> .pipeline", ".pipeline -> .engines")),
 ])
 def test_one_wrong_import_breaks_the_contracts(tmp_path, where, line, broken):
     """The contracts can fail: a copy of the packages with one import against the layers."""
@@ -58,4 +59,4 @@ def test_one_wrong_import_breaks_the_contracts(tmp_path, where, line, broken):
     run = lint(checkout, importable)
     out = run.stdout + run.stderr
     assert run.returncode != 0, out
-    assert "BROKEN" in out and broken in out, out
+    assert "BROKEN" in out and any(b in out for b in ((broken,) if isinstance(broken, str) else broken)), out

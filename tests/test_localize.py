@@ -1,4 +1,4 @@
-from patchwarden.repair.functions import repo_functions
+from patchwarden.repair.source_functions import repo_functions
 from patchwarden.repair.localize import localize, ochiai
 from patchwarden.repair.testrun import TestCommandProblem, run_tests
 from patchwarden.sandboxes import open_sandbox

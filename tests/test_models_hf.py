@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
 from patchwarden.sandboxes.testresults import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models import BudgetExceeded, Caps, load_model
 
 CODE = "def add(a, b):\n    # Sum of a and b.\n    return a - b\n"
@@ -99,5 +99,5 @@ def test_garbage_output_is_rejected_never_crashes(model, tmp_path):
     engine = SRepairEngine(model, model, suggestions=2, patches_per_suggestion=3)
     cands = list(engine.generate(ctx))
     assert cands == []
-    assert engine.rejected >= 3 and sum(engine.reasons.values()) == engine.rejected
+    assert engine.rejected >= 3 and sum(engine.reject_reasons.values()) == engine.rejected
     assert engine.usage()["calls"] >= 2 and engine.stop_reason == ""

@@ -10,9 +10,10 @@ import sys
 import textwrap
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import patched_files
 from patchwarden.sandboxes.testresults import TestResult
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.groups import plan_groups
 from patchwarden.repair.imports import answer_extras, import_edit
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
@@ -199,7 +200,7 @@ def test_groups_from_shared_failing_tests_come_after_single_functions(tmp_path):
 
 def test_patched_files_carry_the_import_edit(tmp_path):
     (tmp_path / "shell.py").write_text(SHELL)
-    from patchwarden.repair.core import Candidate, FunctionEdit
+    from patchwarden.repair.candidate import Candidate, FunctionEdit
 
     fn = extract_functions(SHELL, "shell.py")[0]
     edit, _ = import_edit("shell.py", SHELL, ["from shlex import quote"])
@@ -211,7 +212,7 @@ def test_patched_files_carry_the_import_edit(tmp_path):
 
 
 def test_import_line_found_in_a_function_id_section_with_prose():
-    from patchwarden.repair.extract import extract_function, split_function_sections
+    from patchwarden.repair.answer_functions import extract_function, split_function_sections
 
     module = "def f():\n    return 1\n"
     answer = ("Function ID: 1\nFixed function code:\n```python\nimport datetime\n\n\ndef f():\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from patchwarden.repair.r1.dataset import humaneval_mutants, load_humanevalfix, split_hidden_tests, split_rows
-from patchwarden.repair.r1.executor import TestRunner
+from patchwarden.repair.r1.fork_runner import TestRunner
 from patchwarden.repair.r1.mutants import mutants
 
 ROOT = Path(__file__).resolve().parents[1]

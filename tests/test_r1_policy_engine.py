@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.r1.answer import render_answer
-from patchwarden.repair.r1.policy_engine import PolicyEngine
+from patchwarden.repair.engines.policy import PolicyEngine
 
 MODULE = '''class Stack:
     def __init__(self):
@@ -82,11 +83,11 @@ def test_a_failing_model_is_a_rejection_not_a_crash(tmp_path):
 
 @pytest.mark.slow  # the end-to-end training test already samples from a tiny HF policy
 def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
-    from patchwarden.repair.r1.generate import HFPolicy
-    from patchwarden.repair.r1.tiny import build_tiny_model
+    from patchwarden.repair.r1.policy_model import load_policy
+    from patchwarden.repair.r1.tiny_model import build_tiny_model
 
     path = build_tiny_model(tmp_path / "tiny", [MODULE, GOOD_PEEK, render_answer(["assert f(1) == 2"], "def f(x):\n    return x")], vocab_size=300)
-    engine = PolicyEngine(HFPolicy(str(path)), top_functions=2, samples=2, max_tokens=8)
+    engine = PolicyEngine(load_policy(f"hf:{path}"), top_functions=2, samples=2, max_tokens=8)
     cands = list(engine.generate(context(tmp_path)))
     assert cands == [] and engine.rejected == 4
 
@@ -94,7 +95,7 @@ def test_a_tiny_random_policy_runs_without_crashing(tmp_path):
 def test_build_policy_engine_needs_a_model(tmp_path):
     from patchwarden.repair.config import RepairConfig
     from patchwarden.repair.errors import RepairInputError
-    from patchwarden.repair.r1.policy_engine import build_policy_engine
+    from patchwarden.repair.engines.policy import build_policy_engine
 
     with pytest.raises(RepairInputError, match="--model"):
         build_policy_engine(RepairConfig(repo=tmp_path, test_cmd="pytest", engine="policy"), tmp_path)

@@ -1,10 +1,9 @@
 """One prompt for a trained policy: GRPO training (TRL's own tokenization of our dataset column),
-`train eval` (HFPolicy) and `repair --engine policy` (the hf backend behind load_model) send the
-identical token ids, for a tokenizer with and without a chat template."""
+`train eval` (load_policy) and `repair --engine policy` (load_model) send the identical token ids, for a tokenizer with and without a chat template."""
 import pytest
 
 from patchwarden.repair.r1.prompt import as_messages, build_prompt
-from patchwarden.repair.r1.tiny import build_tiny_model
+from patchwarden.repair.r1.tiny_model import build_tiny_model
 
 TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
             "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
@@ -38,7 +37,7 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from patchwarden.repair.models import load_model
-    from patchwarden.repair.r1.generate import HFPolicy
+    from patchwarden.repair.r1.policy_model import load_policy
     from patchwarden.repair.r1.train import to_trl_prompts
 
     messages = as_messages(build_prompt(BUGGY))
@@ -51,8 +50,8 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     training_ids = list(trainer._tokenize_prompts([rows[0]["prompt"]])[0][0])
 
     seen: list = []
-    policy = HFPolicy(str(policy_dir))
-    _spy_generate(policy.model, seen)
+    policy = load_policy(f"hf:{policy_dir}")
+    _spy_generate(policy.backend.model, seen)
     policy.complete(messages, max_tokens=1)
     engine = load_model(f"hf:{policy_dir}")
     _spy_generate(engine.backend.model, seen)
@@ -62,3 +61,15 @@ def test_training_eval_and_policy_engine_send_the_same_prompt(policy_dir):
     assert training_ids == eval_ids == engine_ids
     text = tok.decode(training_ids)
     assert text.endswith("<|assistant|>\n") if tok.chat_template else text.endswith("Assistant:")
+
+
+def test_train_eval_samples_through_the_one_in_process_generator(policy_dir):
+    """`train eval` gets the repair engine's HF backend (context fitting, greedy n > 1 answered by
+    one decode) instead of a second generator of its own."""
+    from patchwarden.repair.models.hf_backend import HFBackend
+    from patchwarden.repair.r1.policy_model import load_policy
+
+    policy = load_policy(f"hf:{policy_dir}")
+    assert isinstance(policy.backend, HFBackend) and policy.backend.top_k == 0  # sampled as GRPO training samples
+    texts = policy.complete(as_messages(build_prompt(BUGGY)), n=2, temperature=0.0, max_tokens=2)
+    assert len(texts) == 2 and texts[0] == texts[1]

@@ -6,7 +6,7 @@ import pytest
 
 from patchwarden.repair.r1.answer import parse_answer, render_answer
 from patchwarden.repair.r1.dataset import make_row
-from patchwarden.repair.r1.executor import TestRunner
+from patchwarden.repair.r1.fork_runner import TestRunner
 from patchwarden.repair.r1.rewards import DiscriminativeTestReward, RepairReward, format_reward, reward_functions, score_completion
 
 BUGGY = 'def add_one(x):\n    """Return x plus one."""\n    return x + 2\n'

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from patchwarden.cli.main import app
 from patchwarden.repair.r1.dataset import load_split, write_jsonl
-from patchwarden.repair.r1.tiny import build_tiny_model
+from patchwarden.repair.r1.tiny_model import build_tiny_model
 
 
 def invoke(*args):

@@ -39,7 +39,7 @@ def test_cli_unknown_flag_is_one_clean_line(tmp_path):
 def test_one_step_from_a_trl_yaml_with_grpo_flags(tmp_path):
     import torch
 
-    from patchwarden.repair.r1.tiny import build_tiny_model
+    from patchwarden.repair.r1.tiny_model import build_tiny_model
 
     torch.set_num_threads(1)
     rows = sorted(load_humanevalfix(), key=lambda r: len(r["prompt"]))[:2]

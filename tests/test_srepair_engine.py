@@ -6,10 +6,11 @@ import textwrap
 import pytest
 
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import BugContext, SuspiciousFunction, patched_files
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import patched_files
 from patchwarden.sandboxes.testresults import TestResult as Result
 from patchwarden.repair.engines.srepair import SRepairEngine, build_srepair_engine, error_message
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 from patchwarden.repair.errors import RepairInputError
 
@@ -118,7 +119,7 @@ def test_single_function_repair_prompts_and_candidates(repo, tmp_path):
     assert "Suggestion: Fix variant 1" in patch_req["messages"][-1]["content"]
     assert len(srv.requests) == 3  # 1 suggestion call + 1 patch call per suggestion
     # 4 patch answers, every second one garbage: 2 candidates, 2 rejections, nothing crashed.
-    assert len(cands) == 2 and engine.rejected == 2 and sum(engine.reasons.values()) == 2
+    assert len(cands) == 2 and engine.rejected == 2 and sum(engine.reject_reasons.values()) == 2
     assert all(load(repo, c)["clamp"](-5, 0, 10) == 0 for c in cands)
     assert cands[0].engine == "srepair" and cands[0].edits[0].qualname == "clamp"
     usage = engine.usage()

@@ -2,8 +2,9 @@
 import ast
 import textwrap
 
-from patchwarden.repair.core import apply_edits, FunctionEdit
-from patchwarden.repair.extract import code_blocks, extract_function, split_function_sections
+from patchwarden.repair.candidate import FunctionEdit
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.answer_functions import code_blocks, extract_function, split_function_sections
 from patchwarden.repair.prompts.srepair import parse_suggestions
 
 FILE = textwrap.dedent('''\

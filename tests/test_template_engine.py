@@ -5,8 +5,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
-from patchwarden.repair.engines import TemplateEngine
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.engines.template import TemplateEngine
 from patchwarden.repair.engines.mutations import OPERATORS, collect_mutations
 from patchwarden.repair.engines.template import parse_function, render, _splice, function_info
 
@@ -189,7 +190,7 @@ def test_decorated_method_keeps_indentation_and_splices_back():
 
 
 def test_functions_from_the_tree_sitter_extractor():
-    from patchwarden.repair.functions import extract_functions
+    from patchwarden.repair.source_functions import extract_functions
 
     fns = {f.qualname: f for f in extract_functions(CLASS_FILE, "stack.py")}
     peek = fns["Stack.peek"]

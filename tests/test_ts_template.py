@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction, apply_edits
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.splice import apply_edits
 from patchwarden.repair.engines.template import TemplateEngine
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.languages import language_for_path
 
 

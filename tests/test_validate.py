@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwarden.repair.core import Candidate, FunctionEdit
+from patchwarden.repair.candidate import Candidate, FunctionEdit
 from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
 from patchwarden.repair.validate import (ColdValidator, ValidationResult, Validator, TIMEOUT_RETRY_FACTOR, candidate_timeout, option_args,
                              validate_candidates, validator_factory)

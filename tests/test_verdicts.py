@@ -155,7 +155,7 @@ def test_localization_without_coverage_in_a_real_virtualenv(tmp_path, venv_witho
 
 
 def test_static_evidence_from_the_failing_tests_source(tmp_path):
-    from patchwarden.repair.functions import repo_functions
+    from patchwarden.repair.source_functions import repo_functions
     from patchwarden.repair.test_calls import functions_used_by_tests
 
     repo = make_repo(tmp_path / "inv", VENV_REPO, git=False)

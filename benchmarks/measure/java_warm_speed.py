@@ -25,7 +25,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from patchwarden.repair.core import Candidate, FunctionEdit
+from patchwarden.repair.candidate import Candidate, FunctionEdit
 from patchwarden.repair.validate import candidate_timeout, validate_candidates
 from patchwarden.repair.validate_maven import MavenColdValidator, MavenWarmValidator
 from patchwarden.sandboxes.base import SandboxSpec

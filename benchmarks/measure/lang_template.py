@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.monotonic() - start
             correct = False
             if out.status == "plausible":
-                from patchwarden.repair.core import Candidate, patched_files
+                from patchwarden.repair.candidate import Candidate
+                from patchwarden.repair.splice import patched_files
                 from patchwarden.sandboxes.files import read_jsonl
 
                 cands = {c["id"]: c for c in read_jsonl(Path(tmp) / f"run-{bug[0]}" / "candidates.jsonl")}

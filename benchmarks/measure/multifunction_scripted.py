@@ -22,7 +22,7 @@ from pathlib import Path
 
 
 from patchwarden.benchmarks.measure.multifunction_bugs import BUGS, Bug, check, make_repo, reference
-from patchwarden.repair.functions import extract_functions
+from patchwarden.repair.source_functions import extract_functions
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 

@@ -17,7 +17,7 @@ import time
 
 from patchwarden.repair.r1.answer import render_answer
 from patchwarden.repair.r1.dataset import load_humanevalfix
-from patchwarden.repair.r1.executor import TestRunner
+from patchwarden.repair.r1.fork_runner import TestRunner
 from patchwarden.repair.r1.rewards import score_completion, score_many
 
 

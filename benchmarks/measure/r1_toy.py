@@ -16,7 +16,7 @@ from pathlib import Path
 
 from patchwarden.repair.r1.answer import render_answer
 from patchwarden.repair.r1.dataset import make_row, write_jsonl
-from patchwarden.repair.r1.tiny import build_tiny_model
+from patchwarden.repair.r1.tiny_model import build_tiny_model
 
 BUGGY = "def add_one(x):\n    return x + 2\n"
 FIX = "def add_one(x):\n    return x + 1"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from patchwarden.benchmarks.humanevalfix_repos import make_bug_repo
 from patchwarden.repair.humanevalfix import load_rows
-from patchwarden.repair.core import normalize_source
+from patchwarden.repair.candidate import normalize_source
 from patchwarden.repair.models.scripted_server import ScriptedChatServer
 
 

@@ -18,7 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 
-from patchwarden.repair.core import BugContext, SuspiciousFunction, normalize_source
+from patchwarden.repair.bug_context import BugContext, SuspiciousFunction
+from patchwarden.repair.candidate import normalize_source
 from patchwarden.repair.engines.template import TemplateEngine, function_info
 from patchwarden.repair.humanevalfix import BUNDLED
 from patchwarden.sandboxes.safe_ast import safe_parse

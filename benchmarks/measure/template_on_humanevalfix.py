@@ -20,7 +20,7 @@ from patchwarden.benchmarks.humanevalfix_repos import bug_id, make_bug_repo
 from patchwarden.repair.humanevalfix import load_rows
 from patchwarden.sandboxes.files import read_json, read_jsonl
 from patchwarden.repair.config import RepairConfig
-from patchwarden.repair.core import Candidate
+from patchwarden.repair.candidate import Candidate
 from patchwarden.sandboxes.testresults import TestResult
 from patchwarden.repair.pipeline import run_repair
 from patchwarden.repair.validate import ColdValidator, Validator, candidate_timeout

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 
-from patchwarden.repair.core import Candidate, FunctionEdit
+from patchwarden.repair.candidate import Candidate, FunctionEdit
 from patchwarden.sandboxes.junit import merge_by_nodeid, parse_junit
 from patchwarden.sandboxes.safe_ast import safe_parse
 from patchwarden.repair.validate import (

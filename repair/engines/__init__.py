@@ -1,4 +1,2 @@
-"""Candidate generators (the `Engine` protocol in repair.core)."""
-from patchwarden.repair.engines.template import TemplateEngine
-
-__all__ = ["TemplateEngine"]
+"""Candidate generators: one module per engine (`ENGINE`, found by registry.py), the `Engine`
+protocol in base.py, and the template engine's libcst helpers (cst_tools, mutations, fix_patterns)."""

@@ -3,6 +3,15 @@
 `collect_mutations(fn)` walks one parsed function and yields every single edit the operators
 propose, each as "replace node X by node Y" (or remove X). Nothing is materialised here: the
 engine ranks the sites first and renders only what it will emit.
+
+The project has two other single-edit mutators, kept apart on purpose:
+- repair/r1/mutants.py makes the *bugs* of the Repair-R1 dataset (classic operator and constant
+  swaps on `ast`). Were they the inverses of these fix patterns, the policy would train only on
+  bugs the template engine already fixes, and its dataset (and every figure trained on it) would
+  change; it needs no formatting kept either, only the prompt's signature and docstring.
+- benchmarks/bouncer_eval.py makes plausible-but-wrong patches for the output bouncer (it also
+  swaps variable names, which no fix pattern does); its published figures were measured with that
+  set. It sits in benchmarks/ (the bouncer layer may not import repair).
 """
 from __future__ import annotations
 

@@ -20,16 +20,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from patchwarden.repair.core import (
-    BugContext,
-    Candidate,
-    FunctionEdit,
-    FunctionInfo,
-    SuspiciousFunction,
-    apply_edits,
-)
+from patchwarden.repair.engines.base import EngineEntry
+from patchwarden.repair.bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.repair.candidate import Candidate, FunctionEdit
+from patchwarden.repair.splice import apply_edits
+from patchwarden.repair.answer_functions import extract_function, indent_before, split_function_sections
 from patchwarden.repair.errors import RepairInputError
-from patchwarden.repair.extract import extract_function, indent_before, split_function_sections
 from patchwarden.repair.groups import Group, plan_groups, stack_functions
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.models import (
@@ -104,7 +100,7 @@ class SRepairEngine:
         self.suggest_temperature, self.patch_temperature, self.top_p = suggest_temperature, patch_temperature, top_p
         self.seed = seed
         self.rejected = 0
-        self.reasons: Counter[str] = Counter()
+        self.reject_reasons: Counter[str] = Counter()
         self.generated = 0
         self.stop_reason = ""
         self._answered = 0  # model calls that returned
@@ -119,12 +115,12 @@ class SRepairEngine:
             out["tokens"] += u.tokens
             out["cost"] += u.cost
             out["notes"] += u.notes
-        out.update(rejected=self.rejected, reasons=dict(self.reasons), generated=self.generated, stop_reason=self.stop_reason)
+        out.update(rejected=self.rejected, reasons=dict(self.reject_reasons), generated=self.generated, stop_reason=self.stop_reason)
         return out
 
     def _reject(self, reason: str) -> None:
         self.rejected += 1
-        self.reasons[reason] += 1
+        self.reject_reasons[reason] += 1
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, ctx: BugContext) -> Iterator[Candidate]:
@@ -363,3 +359,6 @@ def build_srepair_engine(cfg, log_dir: Path) -> SRepairEngine:
     except ModelError as e:
         raise RepairInputError(str(e)) from e
     return SRepairEngine(suggest, patch, cfg.suggestions, cfg.patches_per_suggestion, functions=cfg.functions)
+
+
+ENGINE = EngineEntry("srepair", build_srepair_engine, rank=1, check=check_srepair_config)

@@ -17,14 +17,9 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from patchwarden.repair.core import (
-    BugContext,
-    Candidate,
-    FunctionEdit,
-    FunctionInfo,
-    SuspiciousFunction,
-    normalize_source,
-)
+from patchwarden.repair.bug_context import BugContext, FunctionInfo, SuspiciousFunction
+from patchwarden.repair.candidate import Candidate, FunctionEdit, normalize_source
+from patchwarden.repair.engines.base import EngineEntry, NoModel
 from patchwarden.repair.engines.cst_tools import ParsedFunction, analyse, code
 from patchwarden.repair.engines.mutations import OPERATORS, PRIORS, Mutation, collect_mutations
 from patchwarden.repair.engines.ts_template import TS_OPERATORS, TS_PRIORS, collect_ts_mutations, parses
@@ -140,7 +135,7 @@ class _Site:
     original: str  # normalized original source, to skip no-op edits
 
 
-class TemplateEngine:
+class TemplateEngine(NoModel):
     """Single-edit candidates from classic fix patterns, best first.
 
     max_candidates: how many candidates to yield at most; time_budget: seconds for generation
@@ -272,3 +267,10 @@ def function_info(path: str, qualname: str, source: str, start_line: int = 1, st
     return FunctionInfo(path=path, qualname=qualname, name=qualname.rsplit(".", 1)[-1], start_line=start_line,
                         end_line=start_line + lines - 1, start_byte=start_byte,
                         end_byte=start_byte + len(source.encode()), source=source)
+
+
+def build_template_engine(cfg, run_dir=None) -> TemplateEngine:
+    return TemplateEngine(max_candidates=cfg.max_candidates, time_budget=cfg.time_budget)
+
+
+ENGINE = EngineEntry("template", build_template_engine, rank=0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from patchwarden.repair.core import FunctionInfo
+from patchwarden.repair.bug_context import FunctionInfo
 from patchwarden.repair.engines.fix_patterns import PRIORS
 from patchwarden.repair.languages import get as get_language
 from patchwarden.repair.languages.base import text_of

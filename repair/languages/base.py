@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from patchwarden.repair.core import FunctionInfo
+from patchwarden.repair.bug_context import FunctionInfo
 
 
 class ParseProblem(Exception):

@@ -19,13 +19,13 @@ from typing import Protocol
 from patchwarden.repair.models.budget import Budget, BudgetExceeded, Caps, ModelError, UnknownPrice, Usage
 from patchwarden.repair.models.calllog import LOG_NAME, CallLog, ReplayMiss, ReplaySource
 from patchwarden.repair.models.metered import MeteredModel
+from patchwarden.repair.models.spec import parse_spec
 
 __all__ = [
     "Model", "load_model", "parse_spec", "Budget", "BudgetExceeded", "Caps", "ModelError", "UnknownPrice", "Usage",
     "CallLog", "ReplaySource", "ReplayMiss", "MeteredModel", "LOG_NAME",
 ]
 
-KINDS = ("openai", "hf", "vllm")
 
 
 class Model(Protocol):
@@ -34,13 +34,6 @@ class Model(Protocol):
     def complete(
         self, messages: list[dict], *, n: int = 1, temperature: float = 0.0, max_tokens: int = 512, top_p: float = 1.0
     ) -> list[str]: ...
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    kind, sep, target = (spec or "").partition(":")
-    if not sep or kind not in KINDS or not target:
-        raise ModelError(f"bad model spec {spec!r}: use openai:NAME, hf:PATH_OR_ID or vllm:PATH_OR_ID")
-    return kind, target
 
 
 def _budget(caps) -> Budget:
@@ -53,12 +46,14 @@ def _budget(caps) -> Budget:
 
 def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | Path | CallLog | None = None,
                caps: Caps | Budget | dict | None = None, replay: str | Path | ReplaySource | None = None,
-               resume: bool = False) -> MeteredModel:
+               resume: bool = False, top_k: int | None = None) -> MeteredModel:
     """Build a Model from a spec. Pass one Budget / CallLog / ReplaySource to several models to share them.
 
     With `replay`, no backend is loaded (no server, no weights): calls are answered from the log;
     the spec may then be None. With `replay` and `resume=True` (a killed run continued), logged
-    calls are answered from the log and the others go to the model.
+    calls are answered from the log and the others go to the model. `top_k` (in-process `hf:`
+    models only): 0 samples from the whole distribution, as GRPO training did; None keeps the
+    checkpoint's generation config.
     """
     budget = _budget(caps)
     log = log_dir if isinstance(log_dir, CallLog) or log_dir is None else CallLog(log_dir)
@@ -79,7 +74,7 @@ def load_model(spec: str | None, *, api_base: str | None = None, log_dir: str | 
     elif kind == "hf":
         from patchwarden.repair.models.hf_backend import HFBackend
 
-        backend = HFBackend(target)
+        backend = HFBackend(target, top_k=top_k)
     else:
         from patchwarden.repair.models.vllm_backend import VLLMBackend
 

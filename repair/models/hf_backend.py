@@ -9,12 +9,13 @@ from patchwarden.repair.models.prompting import plain_prompt, prompt_ids  # noqa
 class HFBackend:
     local = True
 
-    def __init__(self, path: str, device: str | None = None):
+    def __init__(self, path: str, device: str | None = None, top_k: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.torch = torch
         self.name = path
+        self.top_k = top_k  # None: the checkpoint's generation config decides
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
             self.tok = AutoTokenizer.from_pretrained(path)
@@ -56,6 +57,8 @@ class HFBackend:
         x = torch.tensor([ids], device=self.device)
         sample = temperature > 0
         kw = dict(do_sample=True, temperature=temperature, top_p=top_p, num_return_sequences=n) if sample else dict(do_sample=False)
+        if sample and self.top_k is not None:
+            kw["top_k"] = self.top_k
         with torch.no_grad():
             out = self.model.generate(
                 input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new,

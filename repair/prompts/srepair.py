@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from patchwarden.repair.core import FunctionInfo
+from patchwarden.repair.bug_context import FunctionInfo
 
 SYSTEM = "You are an expert software engineer. You find the root cause of bugs and fix them precisely."
 IMPORTS = ("If the fix needs a module the file does not import yet, write the import statement(s) in the same "

@@ -3,11 +3,11 @@
 Modules, one job each:
 - `answer`: the answer format (one ```json list of tests, then one ```python fix) and its parser;
 - `prompt`: the instruction with its one-shot example;
-- `executor`: runs programs plus tests on the warm fork-server pool, each test on its own with a timeout;
+- `fork_runner`: runs programs plus tests on the warm fork-server pool, each test on its own with a timeout;
 - `rewards`: the three rewards (format, discriminative tests, repair) as TRL reward functions;
 - `mutants`, `dataset`: HumanEvalFix rows, AST mutants of HumanEval, grouped k-fold splits;
 - `train`: GRPO training on TRL, `metrics`: metrics.jsonl and the reward plot;
-- `generate`: sampling from a policy; `evaluate`: Bugfix@k, Test, Tcov;
-- `tiny`: a tiny random model with a tokenizer trained on the spot (tests, toy benchmark);
-- `policy_engine`: a trained policy as a repair engine for `patchwarden repair --engine policy`.
+- `policy_model`: loading a policy (any model spec) and fitting prompts to its context; `evaluate`: Bugfix@k, Test, Tcov;
+- `tiny_model`: a tiny random model with a tokenizer trained on the spot (tests, toy benchmark);
+(The policy as a repair engine, `patchwarden repair --engine policy`, is repair/engines/policy.py.)
 """

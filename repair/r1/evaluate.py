@@ -62,7 +62,7 @@ def evaluate_policy(model, rows: list[dict], runner, *, samples: int = 8, temper
     """Sample `samples` answers per bug (one batch per bug) and score them all in the sandbox.
 
     `messages`: the prompt of each row already fitted to the model's context (`fit_policy_rows`)."""
-    report = EvalReport(model=getattr(model, "name", "model"), samples=samples)
+    report = EvalReport(model=getattr(model, "spec", None) or getattr(model, "name", "model"), samples=samples)
     pending = []
     for i, row in enumerate(rows):
         msgs = messages[i] if messages is not None else as_messages(row["prompt"])

@@ -3,6 +3,9 @@
 Only nodes inside the entry point's body (after its docstring) are mutated, so the prompt's
 signature and docstring stay intact; each mutant differs from the original by one operator or
 constant, re-rendered with `ast.unparse` and parenthesized so precedence does not change.
+
+Not the template engine's fix patterns (repair/engines/mutations.py): training bugs made by
+inverting them would be only bugs the template engine already repairs (see that module's docstring).
 """
 from __future__ import annotations
 

@@ -56,11 +56,12 @@ class TrainRequest:
 
 def model_path(spec: str) -> str:
     """`hf:PATH_OR_ID` (or a bare path/id) -> what `from_pretrained` takes."""
-    if spec.startswith("hf:"):
-        return spec[3:]
-    if ":" in spec.split("/")[0] and not Path(spec).exists():
+    from patchwarden.repair.models.spec import checkpoint
+
+    path = checkpoint(spec)
+    if path is None:
         raise TrainError(f"training needs a local or Hugging Face model, got {spec!r}: use --model hf:PATH_OR_ID")
-    return spec
+    return path
 
 
 def load_config_file(path: str | None) -> dict:
@@ -204,7 +205,7 @@ def train_grpo(req: TrainRequest) -> dict:
 
     from patchwarden.repair.models.prompting import trl_prompt
 
-    from .executor import TestRunner
+    from .fork_runner import TestRunner
     from .metrics import METRICS_FILE, PLOT_FILE, MetricsRecorder
     from .rewards import reward_functions
 

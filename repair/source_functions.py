@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from .core import FunctionInfo
+from patchwarden.repair.bug_context import FunctionInfo
 from .languages import SKIP_DIRS, LANGUAGES, ParseProblem, get, language_for_path
 from .languages import source_files as _source_files
 from .source_io import read_source

@@ -13,7 +13,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from patchwarden.repair.core import normalize_source
+from patchwarden.repair.candidate import normalize_source
 from patchwarden.repair.imports import answer_extras
 from patchwarden.sandboxes.safe_ast import safe_parse
 

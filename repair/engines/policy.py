@@ -12,14 +12,16 @@ import textwrap
 from collections import Counter
 from typing import Iterator
 
-from patchwarden.repair.core import BugContext, Candidate, FunctionEdit
+from patchwarden.repair.bug_context import BugContext
+from patchwarden.repair.candidate import Candidate, FunctionEdit
+from patchwarden.repair.answer_functions import extract_function, indent_before
 from patchwarden.repair.errors import RepairInputError
-from patchwarden.repair.extract import extract_function, indent_before
 from patchwarden.repair.imports import import_edit
 from patchwarden.repair.source_io import read_source
 
-from .answer import parse_answer
-from .prompt import as_messages, build_prompt
+from patchwarden.repair.engines.base import EngineEntry
+from patchwarden.repair.r1.answer import parse_answer
+from patchwarden.repair.r1.prompt import as_messages, build_prompt
 
 
 class PolicyEngine:
@@ -136,10 +138,9 @@ def _tests_of(text: str) -> list[str]:
 
 
 def build_policy_engine(cfg, run_dir=None) -> PolicyEngine:
-    """The engine `patchwarden repair --engine policy --model SPEC` runs (wired in repair/pipeline.py).
+    """The engine `patchwarden repair --engine policy --model SPEC` runs.
 
-    With `repair.models.load_model` available, calls are metered, capped and logged in the run
-    directory like every model engine's; otherwise an `hf:` policy is loaded in-process.
+    Calls are metered, capped and logged in the run directory like every model engine's.
     """
 
     from patchwarden.repair.models import load_model
@@ -163,7 +164,7 @@ def check_context(model, max_tokens: int, error=ValueError) -> int:
     context; returns the completion budget that fits. Remote models are not checked."""
     from patchwarden.repair.models.context import MIN_COMPLETION, completion_budget, fit_messages
 
-    from .generate import policy_context
+    from patchwarden.repair.r1.policy_model import policy_context
 
     found = policy_context(model)
     if found is None or found[1] is None:
@@ -180,3 +181,12 @@ def _is_model_error(exc: Exception) -> bool:
     from patchwarden.repair.models.budget import ModelError
 
     return isinstance(exc, ModelError)
+
+
+def check_policy_config(cfg) -> None:
+    """Before any test runs: a policy engine needs a model."""
+    if not cfg.model:
+        raise RepairInputError("--engine policy needs a model: pass --model hf:PATH (a policy trained with `patchwarden train grpo`) or openai:NAME")
+
+
+ENGINE = EngineEntry("policy", build_policy_engine, rank=2, check=check_policy_config)
