@@ -9,7 +9,7 @@ The project has two other single-edit mutators, kept apart on purpose:
   swaps on `ast`). Were they the inverses of these fix patterns, the policy would train only on
   bugs the template engine already fixes, and its dataset (and every figure trained on it) would
   change; it needs no formatting kept either, only the prompt's signature and docstring.
-- benchmarks/bouncer_eval.py makes plausible-but-wrong patches for the output bouncer (it also
+- benchmarks/measure/bouncer_eval.py makes plausible-but-wrong patches for the output bouncer (it also
   swaps variable names, which no fix pattern does); its published figures were measured with that
   set. It sits in benchmarks/ (the bouncer layer may not import repair).
 """
