@@ -181,7 +181,7 @@ VARIANTS = [
     ("plus one", [(BUGGY_LINE, "return (double) total / (xs.length + 1);")]),
     ("integer division", [(BUGGY_LINE, "return total / xs.length;")]),
     ("fix, max broken", [(BUGGY_LINE, "return (double) total / xs.length;"), ("if (x > best)", "if (x < best)")]),
-    ("does not compile", [(BUGGY_LINE, "return (double) total / (xs.length - );")]),
+    ("does not compile", [(BUGGY_LINE, "return (double) total / xs.size();")]),  # parses, javac refuses: arrays have no size()
     ("fix, clamp broken", [(BUGGY_LINE, "return (double) total / xs.length;"), ("Math.min(hi, x)", "Math.min(hi, lo)")]),
     ("multiplies", [(BUGGY_LINE, "return (double) total * (xs.length - 1);")]),
     ("fix via varargs (signature change)", [(BUGGY_LINE, "return (double) total / xs.length;"),
