@@ -61,8 +61,8 @@ def mint(
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
     check_out_dir(out)
-    if direction not in (None, "pinv", "grad"):
-        fail(f"--direction {direction}: use pinv or grad")
+    if direction not in (None, "fit", "pinv", "grad"):
+        fail(f"--direction {direction}: use fit, pinv or grad")
     rows = _guard(lambda: read_cases(cases))
     probes = _guard(lambda: read_cases(locality)) if locality else None
     base, tok = _guard(lambda: _load(model))

@@ -35,6 +35,7 @@ import torch
 
 from patchwarden.neuron_patch.arch import ModelParts, parse_layers
 from patchwarden.neuron_patch.data import Case, encode_pair
+from patchwarden.neuron_patch.mint_fit import NeuronFit, neuron_schedule
 from patchwarden.neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
@@ -49,7 +50,7 @@ BASE_F = 0.01
 # Directions: the paper's (pinv of the head) and the one measured through the network (`grad_drift`).
 AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
-DIRECTIONS = ("pinv", "grad")
+DIRECTIONS = ("fit", "pinv", "grad")
 LOCALITY_TRIES = 10  # best candidates checked against the locality probes per step
 
 
@@ -57,24 +58,35 @@ LOCALITY_TRIES = 10  # best candidates checked against the locality probes per s
 class MintConfig:
     max_neurons: int = 10        # patch steps per token, and distinct neurons per case, before a roll back
     layers: str | None = None    # None: searched (upper-half, then all)
-    top_k: int | None = None     # candidates tried per step; None: searched (10, then 50)
-    scale: float | None = None   # f = 0.01 * scale; None: searched over AUTO_SCALES
+    top_k: int | None = None     # pinv/grad: candidates tried per step (None: 10, then 50); fit: neurons fitted (None: 1, 2, 4, ...)
+    scale: float | None = None   # pinv/grad: f = 0.01 * scale (None: searched over AUTO_SCALES); fit: step-size multiplier (1)
     max_passes: int = 2          # teacher-forced passes over the target (later patches can disturb earlier tokens)
     min_locality: float = 0.9    # share of locality probes whose answer (every top-1 token) must stay unchanged
-    direction: str | None = None  # pinv (the paper) | grad; None: pinv first, then grad
+    direction: str | None = None  # fit | pinv (the paper) | grad; None: fit, or pinv then grad when scale is given
 
     @property
     def auto(self) -> bool:
         return None in (self.scale, self.layers, self.top_k, self.direction)
 
     def settings(self) -> list[tuple[str, float, str, int]]:
-        """(direction, scale, layers, top_k) to try in order; explicit values pin their axis."""
-        scales = AUTO_SCALES if self.scale is None else (self.scale,)
-        dirs = DIRECTIONS if self.direction is None else (self.direction,)
-        cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
-                 for lay, k in AUTO_CANDIDATES]
-        cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
-        return [(d, s, lay, k) for s in scales for d in dirs for lay, k in cands]
+        """(direction, scale, layers, top_k) to try in order; explicit values pin their axis.
+
+        No knob given: the fitted patch (mint_fit), with 1, 2, 4, ... `max_neurons` neurons, in the
+        upper half of the layers and then in all.  `--scale` without `--direction` means the
+        released rule (scale is its f), so pinv and grad are searched as before."""
+        dirs = (self.direction,) if self.direction else (("fit",) if self.scale is None else ("pinv", "grad"))
+        out = []
+        for d in dirs:
+            if d == "fit":   # top_k = neurons fitted; scale = step-size multiplier
+                ks = (self.top_k,) if self.top_k else tuple(neuron_schedule(self.max_neurons))
+                cands = [(lay if self.layers is None else self.layers, k) for lay, _ in AUTO_CANDIDATES for k in ks]
+                out += [(d, 1.0 if self.scale is None else self.scale, lay, k) for lay, k in dict.fromkeys(cands)]
+                continue
+            cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
+                     for lay, k in AUTO_CANDIDATES]
+            cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
+            out += [(d, s, lay, k) for s in (AUTO_SCALES if self.scale is None else (self.scale,)) for lay, k in cands]
+        return out
 
 
 @dataclass
@@ -298,8 +310,10 @@ class Mint:
                 loc = self.locality(probes, before) if probes else None
                 small = len(patched) <= self.config.max_neurons
                 if small and (loc is None or loc >= self.config.min_locality):
-                    result.setting = {"direction": direction, "scale": scale, "f": BASE_F * scale, "layers": layers,
+                    result.setting = {"direction": direction, "scale": scale, "layers": layers,
                                       "top_k": top_k, "locality": loc}
+                    if direction != "fit":   # f is the released rule's mixing weight
+                        result.setting["f"] = BASE_F * scale
                     break
                 self.rollback(patched)   # repaired, but too many neurons or other answers moved
                 result.status, result.neurons, patched = "skipped", [], {}
@@ -317,6 +331,8 @@ class Mint:
         prompt_ids, target_ids = encode_pair(self.tokenizer, case.prompt, case.target)
         result = CaseResult(index, case.prompt, case.target, case.group, "already-correct")
         patched: dict[tuple[int, int], torch.Tensor] = {}
+        if self.direction == "fit":
+            return self._fit_once(result, prompt_ids, target_ids, start)
         ok = True
         for _ in range(self.config.max_passes):
             if teacher_forced(self.model, prompt_ids, target_ids).correct:
@@ -339,6 +355,25 @@ class Mint:
             else:   # limit reached, or later tokens undid earlier ones: leave the model as it was
                 self.rollback(patched)
                 result.status, patched = "skipped", {}
+        result.neurons = sorted(patched)
+        result.seconds = time.perf_counter() - start
+        return result, patched
+
+    def _fit_once(self, result: CaseResult, prompt_ids: list[int], target_ids: list[int], start: float):
+        """The fitted patch (mint_fit): the `top_k` best neurons of the chosen layers for the whole
+        target, their value vectors fitted against the target's loss and the probes' KL."""
+        before = teacher_forced(self.model, prompt_ids, target_ids)
+        if before.correct:
+            result.seconds = time.perf_counter() - start
+            return result, {}
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        fitter = NeuronFit(self.model, self.parts, pad)
+        probes = [encode_pair(self.tokenizer, c.prompt, c.target) for c in self._probes]
+        neurons = fitter.candidates(prompt_ids, target_ids, self.layers, min(self.top_k, self.config.max_neurons), probes)
+        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale) or {}
+        result.tokens_repaired = sum(r != 0 for r in before.ranks)   # wrong tokens the fit had to flip
+        result.status = "repaired" if patched else "skipped"
+        result.steps = len(patched)
         result.neurons = sorted(patched)
         result.seconds = time.perf_counter() - start
         return result, patched
