@@ -370,7 +370,7 @@ class Mint:
         fitter = NeuronFit(self.model, self.parts, pad)
         probes = [encode_pair(self.tokenizer, c.prompt, c.target) for c in self._probes]
         neurons = fitter.candidates(prompt_ids, target_ids, self.layers, min(self.top_k, self.config.max_neurons), probes)
-        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale) or {}
+        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale, self.config.min_locality) or {}
         result.tokens_repaired = sum(r != 0 for r in before.ranks)   # wrong tokens the fit had to flip
         result.status = "repaired" if patched else "skipped"
         result.steps = len(patched)

@@ -100,10 +100,11 @@ class NeuronFit:
 
     # --- the fit -----------------------------------------------------------------------
     def fit(self, prompt_ids: list[int], target_ids: list[int], neurons: list[tuple[int, int]],
-            probes: list[tuple[list[int], list[int]]], scale: float = 1.0) -> dict | None:
+            probes: list[tuple[list[int], list[int]]], scale: float = 1.0, min_locality: float = 0.9) -> dict | None:
         """Fit the value vectors of `neurons` so that the target is top-1 (teacher-forced) at every
-        position; on success write them into the model and return {(layer, neuron): value before},
-        else leave the model untouched and return None."""
+        position while at least `min_locality` of the probes keep their answers (top-1 at every
+        answer position); on success write them into the model and return
+        {(layer, neuron): value before}, else leave the model untouched and return None."""
         dev = device_of(self.model)
         by_layer: dict[int, list[int]] = {}
         for layer, idx in neurons:
@@ -131,14 +132,21 @@ class NeuronFit:
             with torch.enable_grad():
                 for _ in range(MAX_STEPS):
                     logits = self.model(input_ids=x).logits[0, span].float()
-                    if self._solved(logits, tgt):
-                        solved = True
-                        break
-                    loss = self._hinge(logits, tgt)
+                    loss, kept = self._hinge(logits, tgt), 1.0
                     if probe_x is not None:
                         now = torch.log_softmax(self.model(input_ids=probe_x, attention_mask=probe_mask)
                                                 .logits.float()[probe_pos], -1)
-                        loss = loss + KL_WEIGHT * F.kl_div(now, probe_before, log_target=True, reduction="batchmean")
+                        # KL summed over each probe's answer positions, averaged over probes: the
+                        # same footing as the hinge, which sums over the target's positions.
+                        loss = loss + KL_WEIGHT * F.kl_div(now, probe_before, log_target=True,
+                                                           reduction="sum") / len(probes)
+                        moved = probe_pos[0][now.argmax(-1) != probe_before.argmax(-1)]
+                        kept = 1 - moved.unique().numel() / len(probes)
+                    # Done when repaired and the probes keep their answers; while they do not, the
+                    # KL term keeps pulling the change back (the hinge holds the repair).
+                    if self._solved(logits, tgt) and kept >= min_locality:
+                        solved = True
+                        break
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
