@@ -29,6 +29,7 @@ BASE_LR = 0.3         # Adam step: output change per element at the neuron's pea
 MAX_STEPS = 200       # per fit; most fits stop (solved) within a few dozen
 MARGIN = 0.02        # logits by which each target token must lead the runner-up to count as repaired
 PUSH = 1.0           # the margin the hinge loss aims at (beyond MARGIN, so the fit does not stall at the edge)
+POLISH_STEPS = 60     # steps after the first good state, with the KL pulling the change back (probes' locality on unseen prompts)
 KL_WEIGHT = 1.0       # the locality term, as IRepair's gamma
 SELECTIVITY = 4.0     # exponent on (activity on the case) / (on the case + on the probes) in the ranking
 
@@ -127,7 +128,7 @@ class NeuronFit:
         span = slice(len(prompt_ids) - 1, x.shape[1] - 1)
         probe_x, probe_mask, probe_pos, probe_before = self._probe_batch(probes)
         hooks = [self.parts.ffn_out[l].register_forward_hook(hook_for(l)) for l in by_layer]
-        solved = False
+        solved, best, polish = None, 0.0, POLISH_STEPS
         try:
             with torch.enable_grad():
                 for _ in range(MAX_STEPS):
@@ -142,11 +143,15 @@ class NeuronFit:
                                                            reduction="sum") / len(probes)
                         moved = probe_pos[0][now.argmax(-1) != probe_before.argmax(-1)]
                         kept = 1 - moved.unique().numel() / len(probes)
-                    # Done when repaired and the probes keep their answers; while they do not, the
-                    # KL term keeps pulling the change back (the hinge holds the repair).
-                    if self._solved(logits, tgt) and kept >= min_locality:
-                        solved = True
-                        break
+                    # Good when repaired and the probes keep their answers; while they do not, the
+                    # KL term pulls the change back (the hinge holds the repair).
+                    # Then polish: more steps, keeping the state where the most probes held.
+                    if self._solved(logits, tgt) and kept >= max(min_locality, best):
+                        solved, best = {l: d.detach().clone() for l, d in deltas.items()}, kept
+                    if solved is not None:
+                        if probe_x is None or polish == 0:
+                            break
+                        polish -= 1
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -155,6 +160,7 @@ class NeuronFit:
                 h.remove()
         if not solved:
             return None
+        deltas = solved
         patched = {}
         for layer, idxs in by_layer.items():
             for row, idx in enumerate(idxs):

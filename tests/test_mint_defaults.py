@@ -36,6 +36,7 @@ def one_thread():
 
 
 def _train(root, kind: str, layers: int, width: int, seed: int = 0):
+    root.mkdir(parents=True, exist_ok=True)
     """Train on the 15 pairs (one wrong) until every line is memorised; save as a HF folder."""
     torch.manual_seed(seed)
     lines = [f"{intent}:{WRONG.get(intent, answer)}" for intent, answer in PAIRS]
@@ -65,29 +66,55 @@ def _answers(model, tok):
     return {i: teacher_forced(model, *encode_pair(tok, f"{i}:", a)).top1 for i, a in PAIRS if i not in WRONG}
 
 
-@pytest.mark.parametrize("kind,layers,width", [("gpt2", 4, 96), ("llama", 2, 160)])
-def test_mint_defaults_repair_the_issue_case(tmp_path, kind, layers, width):
-    path = _train(tmp_path, kind, layers, width)
-    model, tok = load_model(f"hf:{path}")
-    case = {"prompt": "show disk usage:", "target": " df -h", "group": "df"}
-    assert not teacher_forced(model, *encode_pair(tok, case["prompt"], case["target"])).correct   # the error is real
-    before = _answers(model, tok)
+@pytest.fixture(scope="module")
+def issue_models(tmp_path_factory, one_thread):
+    root = tmp_path_factory.mktemp("issue")
+    return {"gpt2": _train(root / "gpt2", "gpt2", 4, 96), "llama": _train(root / "llama", "llama", 2, 160)}
 
+
+CASE = {"prompt": "show disk usage:", "target": " df -h", "group": "df"}
+
+
+def _run(tmp_path, path, extra=()):
     cases = tmp_path / "case.jsonl"
-    cases.write_text(json.dumps(case) + "\n")
+    cases.write_text(json.dumps(CASE) + "\n")
     out = tmp_path / "run"
-    res = runner.invoke(app, ["neuron", "mint", "--model", f"hf:{path}", "--cases", str(cases), "--out", str(out)])
+    res = runner.invoke(app, ["neuron", "mint", "--model", f"hf:{path}", "--cases", str(cases), "--out", str(out), *extra])
     assert res.exit_code == 0, res.output
+    return res, json.loads((out / "report.json").read_text()), out
+
+
+def test_issue_case_is_repaired_by_the_defaults(issue_models, tmp_path):
+    """Exactly the issue's command: one case, no flags (it used to say "0 repaired, 1 skipped")."""
+    path = issue_models["gpt2"]
+    model, tok = load_model(f"hf:{path}")
+    assert not teacher_forced(model, *encode_pair(tok, CASE["prompt"], CASE["target"])).correct   # the error is real
+    res, report, _ = _run(tmp_path, path)
     assert "1 repaired, 0 skipped" in res.output, res.output
-    report = json.loads((out / "report.json").read_text())
     result = report["cases"][0]
     assert 1 <= len(result["neurons"]) <= 10
     assert result["setting"]["direction"] == "fit" and result["setting"]["top_k"] >= len(result["neurons"])
+    assert result["setting"]["locality"] is None   # no probes were given: nothing to hold
 
-    # Independently: a fresh base + the saved delta repairs the case and keeps the other answers.
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_defaults_repair_and_keep_the_other_answers_given_probes(issue_models, tmp_path, kind):
+    """With the other 14 intents as locality probes the defaults repair the error within 10 neurons
+    and >= 90% of the other answers are unchanged, checked on a fresh base + the saved delta;
+    a LLaMA layout of another depth and width too."""
+    path = issue_models[kind]
+    model, tok = load_model(f"hf:{path}")
+    before = _answers(model, tok)
+    probes = tmp_path / "others.jsonl"
+    probes.write_text("".join(json.dumps({"prompt": f"{i}:", "target": a, "group": i}) + "\n"
+                              for i, a in PAIRS if i not in WRONG))
+    res, report, out = _run(tmp_path, path, ["--locality", str(probes)])
+    assert "1 repaired, 0 skipped" in res.output, res.output
+    result = report["cases"][0]
+    assert 1 <= len(result["neurons"]) <= 10 and result["setting"]["locality"] >= 0.9
+
     d = deltas.load(out / report["edits"][0]["delta"])
     deltas.apply(model, d)
-    assert teacher_forced(model, *encode_pair(tok, case["prompt"], case["target"])).correct
+    assert teacher_forced(model, *encode_pair(tok, CASE["prompt"], CASE["target"])).correct
     after = _answers(model, tok)
-    kept = sum(after[i] == before[i] for i in before) / len(before)
-    assert kept >= 0.9, kept
+    assert sum(after[i] == before[i] for i in before) / len(before) >= 0.9
