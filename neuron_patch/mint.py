@@ -20,11 +20,18 @@ prefix so far):
 Reading of f / scale: the drift is range-normalised (unitless, range 1) and the layer factor
 (layer+1)/L makes later layers move further; ``f`` is the mixing weight of the convex update
 (the value vector moves a fraction f/(1+f) of the way towards the drift) and ``scale`` is the
-user's multiplier on the released default 0.01.  Because the update is convex, one neuron can at
-most become the drift itself: a repair needs neurons with large activations or several steps.
-On tiny models (activations ~1) the released f = 0.01 flips nothing and scale ~300 (f = 3) is needed; larger
-models need less: hence the automatic search (AUTO_SCALES) when no scale is given.  A neuron already patched may
-be chosen again (its update compounds); ``neurons`` counts distinct neurons, ``steps`` patches.
+user's multiplier on the released default 0.01.  On tiny models (activations ~1) the released
+f = 0.01 flips nothing and the right f differs by 100x and more between models.  A neuron
+already patched may be chosen again (its update compounds); ``neurons`` counts distinct
+neurons, ``steps`` patches.
+
+DEFAULTS (no --scale/--layers/--top-k/--direction): the *fitted* patch of `mint_fit` -- the same
+unit (value vectors of <= max_neurons neurons, ranked by gradient x activation) but the change is
+fitted by gradient steps on the whole target's margin with a KL penalty on the locality probes,
+in steps sized to the model, so no factor has to be guessed.  Tried with 1, 2, 4, ... neurons,
+upper-half layers then all; the first setting that repairs the case with the probes' answers
+held is kept (trial and keep, smallest edit first).  `--direction pinv|grad` (or `--scale` alone)
+selects the released closed-form rule above, with its scale search.
 """
 from __future__ import annotations
 
@@ -41,13 +48,10 @@ from patchwarden.neuron_patch.scoring import device_of, padded, teacher_forced
 BASE_F = 0.01
 
 
-# The automatic search (any of scale / layers / top_k / direction left as None): settings are tried
-# from the smallest change to the largest, and the first that repairs the case within `max_neurons`
-# distinct neurons while the locality probes keep their answers is kept.  Scales grow 10x a step
-# (the useful f spans 0.01 on large models to ~10 on toys); at each scale the paper's direction
-# comes before the measured one, and the narrow candidate set before the wide one (it costs less
-# and stays in the layers the paper uses).
-# Directions: the paper's (pinv of the head) and the one measured through the network (`grad_drift`).
+# The closed-form search (--direction pinv|grad, or --scale without --direction): settings from the
+# smallest change to the largest; the first that repairs the case within `max_neurons` distinct
+# neurons while the locality probes keep their answers is kept.  Scales grow 10x a step, and the
+# narrow candidate set comes before the wide one.  The default search (fit) is in `settings`.
 AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
 DIRECTIONS = ("fit", "pinv", "grad")
