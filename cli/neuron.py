@@ -65,6 +65,9 @@ def mint(
         fail(f"--direction {direction}: use fit, pinv or grad")
     rows = _guard(lambda: read_cases(cases))
     probes = _guard(lambda: read_cases(locality)) if locality else None
+    if probes is None and len({r.group for r in rows}) < 2:
+        typer.echo("warning: no locality probes (one group in --cases, no --locality): nothing keeps the model's "
+                   "other answers; pass --locality FILE with prompts whose answers must not change", err=True)
     base, tok = _guard(lambda: _load(model))
     config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale, min_locality=min_locality,
                         direction=direction)

@@ -94,7 +94,8 @@ def test_issue_case_is_repaired_by_the_defaults(issue_models, tmp_path):
     result = report["cases"][0]
     assert 1 <= len(result["neurons"]) <= 10
     assert result["setting"]["direction"] == "fit" and result["setting"]["top_k"] >= len(result["neurons"])
-    assert result["setting"]["locality"] is None   # no probes were given: nothing to hold
+    assert result["setting"]["locality"] is None   # no probes were given: nothing to hold, and the CLI says so
+    assert "warning: no locality probes" in res.output
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama"])
