@@ -8,15 +8,17 @@ LLaMA's ``down_proj``), but the change is *fitted*:
 
 1. Candidates: gradient x activation on the input of each FFN output projection against the
    log-likelihood of the whole target (teacher-forced, every position at once), L2 over
-   positions, as MINT's localisation; the best `k` across the chosen layers are edited.
-2. Fit: ``w_i <- w_i + delta_i`` for those `k` neurons only, Adam on
-   ``CE(target) + KL(P_before || P_now)`` over the locality probes' target positions, until every
-   target token is top-1 with a margin (early stop: the smallest change that works is kept).
+   positions, as MINT's localisation, times a selectivity factor (a neuron that fires as strongly
+   on the probes' answers would move them as much); the best `k` across the chosen layers.
+2. Fit: ``w_i <- w_i + delta_i`` for those `k` neurons only, Adam on a hinge on each target
+   position's margin plus ``KL(P_before || P_now)`` on the locality probes' answer positions.
    Steps are taken in units of output change (`_gains`: a neuron's value-vector change is
    scaled by the FFN output's RMS over the neuron's peak activation), so one step size
    ``BASE_LR * scale`` adapts to every model width and every neuron.
-3. The caller (``Mint.repair_case``) keeps the fit when the probes keep `min_locality` of their
-   answers, and otherwise tries the next setting (more neurons, then all layers).
+3. Accepted once every target token is top-1 (by MARGIN) while the probes keep `min_locality` of
+   their answers; then POLISH_STEPS more steps, keeping the state where the most probes held.
+   The caller (``Mint.repair_case``) tries the next setting otherwise (more neurons, then all
+   layers): the smallest edit that works is kept.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ from patchwarden.neuron_patch.scoring import device_of, padded
 
 BASE_LR = 0.3         # Adam step: output change per element at the neuron's peak, as a share of the FFN output RMS
 MAX_STEPS = 200       # per fit; most fits stop (solved) within a few dozen
-MARGIN = 0.02        # logits by which each target token must lead the runner-up to count as repaired
-PUSH = 1.0           # the margin the hinge loss aims at (beyond MARGIN, so the fit does not stall at the edge)
+MARGIN = 0.02         # logits by which each target token must lead the runner-up to count as repaired
+PUSH = 1.0            # the margin the hinge loss aims at (beyond MARGIN, so the fit does not stall at the edge)
 POLISH_STEPS = 60     # steps after the first good state, with the KL pulling the change back (probes' locality on unseen prompts)
 KL_WEIGHT = 3.0       # the locality term (measured on the grid: 1 -> 3 kept more unseen answers, 10 no more than 3)
 SELECTIVITY = 4.0     # exponent on (activity on the case) / (on the case + on the probes) in the ranking
