@@ -46,9 +46,9 @@ def mint(
     max_neurons: int = typer.Option(10, "--max-neurons", min=1, help="Neuron budget: patch steps per token and distinct neurons per case before the case is rolled back and skipped."),
     layers: Optional[str] = typer.Option(None, "--layers", help="Candidate layers: upper-half, all, or a list like 0,3,5. Default: searched (upper-half, then all)."),
     mode: str = typer.Option("single", "--mode", help="single: each case from the original model; sequential: repairs accumulate."),
-    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Candidate neurons tried per step (gradient x activation ranking). Default: searched (10, then 50)."),
-    scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="f = 0.01 x scale in w <- (w + f*drift)/(1+f). Default: searched over 1, 10, 100, 1000; the first setting that repairs within the neuron budget with locality held is kept."),
-    direction: Optional[str] = typer.Option(None, "--direction", help="Drift direction: pinv (the paper: pinv of the LM head) or grad (measured through the network: d log p(desired)/p(wrong) / d FFN output). Default: searched, pinv first at each scale."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="fit: neurons whose value vectors are fitted (default: searched 1, 2, 4, ... --max-neurons). pinv/grad: candidate neurons tried per step (default: searched 10, then 50)."),
+    scale: Optional[float] = typer.Option(None, "--scale", min=0.0, help="pinv/grad: f = 0.01 x scale in w <- (w + f*drift)/(1+f), searched over 1, 10, 100, 1000 when omitted (given alone, it selects the released rule: pinv, then grad). fit: step-size multiplier (default 1)."),
+    direction: Optional[str] = typer.Option(None, "--direction", help="fit (default): the chosen neurons' value vectors fitted by gradient steps on the target's margin with a KL penalty on the locality probes; pinv (the paper's closed-form drift from the LM head) or grad (the drift measured through the network) with the released patch rule."),
     locality: Optional[Path] = typer.Option(None, "--locality", help='JSONL rows {"prompt", "target"} whose answers a repair must not change (default: the cases of the other groups in --cases).'),
     min_locality: float = typer.Option(0.9, "--min-locality", min=0.0, max=1.0, help="Share of locality probes whose answer (top-1 at every target position) must stay unchanged for a setting to be kept."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -61,10 +61,13 @@ def mint(
     if mode not in ("single", "sequential"):
         fail(f"--mode {mode}: use single or sequential")
     check_out_dir(out)
-    if direction not in (None, "pinv", "grad"):
-        fail(f"--direction {direction}: use pinv or grad")
+    if direction not in (None, "fit", "pinv", "grad"):
+        fail(f"--direction {direction}: use fit, pinv or grad")
     rows = _guard(lambda: read_cases(cases))
     probes = _guard(lambda: read_cases(locality)) if locality else None
+    if probes is None and len({r.group for r in rows}) < 2:
+        typer.echo("warning: no locality probes (one group in --cases, no --locality): nothing keeps the model's "
+                   "other answers; pass --locality FILE with prompts whose answers must not change", err=True)
     base, tok = _guard(lambda: _load(model))
     config = MintConfig(max_neurons=max_neurons, layers=layers, top_k=top_k, scale=scale, min_locality=min_locality,
                         direction=direction)

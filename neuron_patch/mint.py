@@ -20,11 +20,18 @@ prefix so far):
 Reading of f / scale: the drift is range-normalised (unitless, range 1) and the layer factor
 (layer+1)/L makes later layers move further; ``f`` is the mixing weight of the convex update
 (the value vector moves a fraction f/(1+f) of the way towards the drift) and ``scale`` is the
-user's multiplier on the released default 0.01.  Because the update is convex, one neuron can at
-most become the drift itself: a repair needs neurons with large activations or several steps.
-On tiny models (activations ~1) the released f = 0.01 flips nothing and scale ~300 (f = 3) is needed; larger
-models need less: hence the automatic search (AUTO_SCALES) when no scale is given.  A neuron already patched may
-be chosen again (its update compounds); ``neurons`` counts distinct neurons, ``steps`` patches.
+user's multiplier on the released default 0.01.  On tiny models (activations ~1) the released
+f = 0.01 flips nothing and the right f differs by 100x and more between models.  A neuron
+already patched may be chosen again (its update compounds); ``neurons`` counts distinct
+neurons, ``steps`` patches.
+
+DEFAULTS (no --scale/--layers/--top-k/--direction): the *fitted* patch of `mint_fit` -- the same
+unit (value vectors of <= max_neurons neurons, ranked by gradient x activation) but the change is
+fitted by gradient steps on the whole target's margin with a KL penalty on the locality probes,
+in steps sized to the model, so no factor has to be guessed.  Tried with 1, 2, 4, ... neurons,
+upper-half layers then all; the first setting that repairs the case with the probes' answers
+held is kept (trial and keep, smallest edit first).  `--direction pinv|grad` (or `--scale` alone)
+selects the released closed-form rule above, with its scale search.
 """
 from __future__ import annotations
 
@@ -35,21 +42,19 @@ import torch
 
 from patchwarden.neuron_patch.arch import ModelParts, parse_layers
 from patchwarden.neuron_patch.data import Case, encode_pair
+from patchwarden.neuron_patch.mint_fit import NeuronFit, neuron_schedule
 from patchwarden.neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
 
 
-# The automatic search (any of scale / layers / top_k / direction left as None): settings are tried
-# from the smallest change to the largest, and the first that repairs the case within `max_neurons`
-# distinct neurons while the locality probes keep their answers is kept.  Scales grow 10x a step
-# (the useful f spans 0.01 on large models to ~10 on toys); at each scale the paper's direction
-# comes before the measured one, and the narrow candidate set before the wide one (it costs less
-# and stays in the layers the paper uses).
-# Directions: the paper's (pinv of the head) and the one measured through the network (`grad_drift`).
+# The closed-form search (--direction pinv|grad, or --scale without --direction): settings from the
+# smallest change to the largest; the first that repairs the case within `max_neurons` distinct
+# neurons while the locality probes keep their answers is kept.  Scales grow 10x a step, and the
+# narrow candidate set comes before the wide one.  The default search (fit) is in `settings`.
 AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
-DIRECTIONS = ("pinv", "grad")
+DIRECTIONS = ("fit", "pinv", "grad")
 LOCALITY_TRIES = 10  # best candidates checked against the locality probes per step
 
 
@@ -57,24 +62,35 @@ LOCALITY_TRIES = 10  # best candidates checked against the locality probes per s
 class MintConfig:
     max_neurons: int = 10        # patch steps per token, and distinct neurons per case, before a roll back
     layers: str | None = None    # None: searched (upper-half, then all)
-    top_k: int | None = None     # candidates tried per step; None: searched (10, then 50)
-    scale: float | None = None   # f = 0.01 * scale; None: searched over AUTO_SCALES
+    top_k: int | None = None     # pinv/grad: candidates tried per step (None: 10, then 50); fit: neurons fitted (None: 1, 2, 4, ...)
+    scale: float | None = None   # pinv/grad: f = 0.01 * scale (None: searched over AUTO_SCALES); fit: step-size multiplier (1)
     max_passes: int = 2          # teacher-forced passes over the target (later patches can disturb earlier tokens)
     min_locality: float = 0.9    # share of locality probes whose answer (every top-1 token) must stay unchanged
-    direction: str | None = None  # pinv (the paper) | grad; None: pinv first, then grad
+    direction: str | None = None  # fit | pinv (the paper) | grad; None: fit, or pinv then grad when scale is given
 
     @property
     def auto(self) -> bool:
         return None in (self.scale, self.layers, self.top_k, self.direction)
 
     def settings(self) -> list[tuple[str, float, str, int]]:
-        """(direction, scale, layers, top_k) to try in order; explicit values pin their axis."""
-        scales = AUTO_SCALES if self.scale is None else (self.scale,)
-        dirs = DIRECTIONS if self.direction is None else (self.direction,)
-        cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
-                 for lay, k in AUTO_CANDIDATES]
-        cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
-        return [(d, s, lay, k) for s in scales for d in dirs for lay, k in cands]
+        """(direction, scale, layers, top_k) to try in order; explicit values pin their axis.
+
+        No knob given: the fitted patch (mint_fit), with 1, 2, 4, ... `max_neurons` neurons, in the
+        upper half of the layers and then in all.  `--scale` without `--direction` means the
+        released rule (scale is its f), so pinv and grad are searched as before."""
+        dirs = (self.direction,) if self.direction else (("fit",) if self.scale is None else ("pinv", "grad"))
+        out = []
+        for d in dirs:
+            if d == "fit":   # top_k = neurons fitted; scale = step-size multiplier
+                ks = (self.top_k,) if self.top_k else tuple(neuron_schedule(self.max_neurons))
+                cands = [(lay if self.layers is None else self.layers, k) for lay, _ in AUTO_CANDIDATES for k in ks]
+                out += [(d, 1.0 if self.scale is None else self.scale, lay, k) for lay, k in dict.fromkeys(cands)]
+                continue
+            cands = [(lay if self.layers is None else self.layers, k if self.top_k is None else self.top_k)
+                     for lay, k in AUTO_CANDIDATES]
+            cands = list(dict.fromkeys(cands))   # pinned axes collapse duplicates
+            out += [(d, s, lay, k) for s in (AUTO_SCALES if self.scale is None else (self.scale,)) for lay, k in cands]
+        return out
 
 
 @dataclass
@@ -298,8 +314,10 @@ class Mint:
                 loc = self.locality(probes, before) if probes else None
                 small = len(patched) <= self.config.max_neurons
                 if small and (loc is None or loc >= self.config.min_locality):
-                    result.setting = {"direction": direction, "scale": scale, "f": BASE_F * scale, "layers": layers,
+                    result.setting = {"direction": direction, "scale": scale, "layers": layers,
                                       "top_k": top_k, "locality": loc}
+                    if direction != "fit":   # f is the released rule's mixing weight
+                        result.setting["f"] = BASE_F * scale
                     break
                 self.rollback(patched)   # repaired, but too many neurons or other answers moved
                 result.status, result.neurons, patched = "skipped", [], {}
@@ -317,6 +335,8 @@ class Mint:
         prompt_ids, target_ids = encode_pair(self.tokenizer, case.prompt, case.target)
         result = CaseResult(index, case.prompt, case.target, case.group, "already-correct")
         patched: dict[tuple[int, int], torch.Tensor] = {}
+        if self.direction == "fit":
+            return self._fit_once(result, prompt_ids, target_ids, start)
         ok = True
         for _ in range(self.config.max_passes):
             if teacher_forced(self.model, prompt_ids, target_ids).correct:
@@ -339,6 +359,25 @@ class Mint:
             else:   # limit reached, or later tokens undid earlier ones: leave the model as it was
                 self.rollback(patched)
                 result.status, patched = "skipped", {}
+        result.neurons = sorted(patched)
+        result.seconds = time.perf_counter() - start
+        return result, patched
+
+    def _fit_once(self, result: CaseResult, prompt_ids: list[int], target_ids: list[int], start: float):
+        """The fitted patch (mint_fit): the `top_k` best neurons of the chosen layers for the whole
+        target, their value vectors fitted against the target's loss and the probes' KL."""
+        before = teacher_forced(self.model, prompt_ids, target_ids)
+        if before.correct:
+            result.seconds = time.perf_counter() - start
+            return result, {}
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        fitter = NeuronFit(self.model, self.parts, pad)
+        probes = [encode_pair(self.tokenizer, c.prompt, c.target) for c in self._probes]
+        neurons = fitter.candidates(prompt_ids, target_ids, self.layers, min(self.top_k, self.config.max_neurons), probes)
+        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale, self.config.min_locality) or {}
+        result.tokens_repaired = sum(r != 0 for r in before.ranks)   # wrong tokens the fit had to flip
+        result.status = "repaired" if patched else "skipped"
+        result.steps = len(patched)
         result.neurons = sorted(patched)
         result.seconds = time.perf_counter() - start
         return result, patched
