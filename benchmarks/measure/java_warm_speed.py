@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from patchwarden.repair.candidate import Candidate, FunctionEdit
+from patchwarden.benchmarks.measure.warm_runner_speed import Borrowed
 from patchwarden.repair.validate import candidate_timeout, validate_candidates
 from patchwarden.repair.validate_maven import MavenColdValidator, MavenWarmValidator
 from patchwarden.sandboxes.base import SandboxSpec
@@ -218,22 +219,6 @@ def make_candidates(repo: Path, count: int) -> tuple[list[Candidate], dict[str, 
     return candidates, labels
 
 
-class _Borrowed:
-    """Hands an open validator to validate_candidates (start-up is timed apart)."""
-
-    def __init__(self, validator):
-        self.v = validator
-
-    def validate(self, cand):
-        return self.v.validate(cand)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-
 def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: list[str], candidates: list[Candidate]) -> dict:
     timeout = candidate_timeout(baseline)
     cls = MavenWarmValidator if kind == "warm" else MavenColdValidator
@@ -242,7 +227,7 @@ def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: 
     startup = time.monotonic() - t0
     t1 = time.monotonic()
     try:
-        results = validate_candidates(candidates, lambda: _Borrowed(validator), workers=1)
+        results = validate_candidates(candidates, lambda: Borrowed(validator), workers=1)
         wall = time.monotonic() - t1
     finally:
         validator.close()

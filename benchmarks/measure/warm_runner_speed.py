@@ -166,7 +166,7 @@ def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: 
     startup = time.monotonic() - t0
     t1 = time.monotonic()
     try:
-        results = validate_candidates(candidates, lambda: _Borrowed(validator), workers=1)
+        results = validate_candidates(candidates, lambda: Borrowed(validator), workers=1)
         wall = time.monotonic() - t1
     finally:
         validator.close()
@@ -187,7 +187,7 @@ def measure(kind: str, repo: Path, spec: SandboxSpec, baseline: dict, triggers: 
     }
 
 
-class _Borrowed:
+class Borrowed:
     """Hands an already-open validator to validate_candidates (start-up is timed apart)."""
 
     def __init__(self, validator):
