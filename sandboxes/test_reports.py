@@ -146,6 +146,21 @@ _LIST = ("find . -name node_modules -prune -o -type f -name '*.xml' \\( -path '*
          "-o -path '*/build/test-results/*TEST-*' -o -path './" + REPORT_DIR + "/*' \\) -print")
 
 
+def own_report_dir(cmd: str, runner: str | None, workdir: str) -> str | None:
+    """The report folder the user's own command names (the console launcher's `--reports-dir X`),
+    relative to the work dir; None when it names none or one outside the work dir."""
+    if runner != "junit-console":
+        return None
+    words = _words(cmd)
+    for i, w in enumerate(words):
+        value = w.split("=", 1)[1] if w.startswith("--reports-dir=") else (
+            words[i + 1] if w == "--reports-dir" and i + 1 < len(words) else None)
+        if value:
+            rel = posixpath.relpath(posixpath.normpath(posixpath.join(workdir, value)), workdir)
+            return None if rel == ".." or rel.startswith("../") else rel
+    return None
+
+
 def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | None = None,
                      extra_env: dict[str, str] | None = None) -> ReportRun:
     """Run `cmd` in `sandbox` and read its runner's per-test reports (see module doc).
@@ -156,10 +171,16 @@ def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | No
     command, extra, note = prepare(cmd, sandbox.workdir, sandbox.read_file,
                                    lambda name: _has_package(sandbox.read_file, name) or _resolvable(sandbox, name))
     extra = {**(extra_env or {}), **extra}
-    sandbox.run(["/bin/sh", "-c", _CLEAN], timeout=60)
+    own = own_report_dir(command, runner, sandbox.workdir)
+    clean, listing_cmd = _CLEAN, _LIST
+    if own:  # the user's own report folder: its stale reports go, its new ones are read
+        quoted = shlex.quote(own)
+        clean += f" && rm -f {quoted}/TEST-*.xml"
+        listing_cmd += f"; find {quoted} -maxdepth 1 -type f -name 'TEST-*.xml' 2>/dev/null"
+    sandbox.run(["/bin/sh", "-c", clean], timeout=60)
     res = sandbox.run(command, timeout=timeout, env={**(env or {}), **extra})
-    listing = sandbox.run(["/bin/sh", "-c", _LIST], timeout=60)
-    paths = sorted(p[2:] if p.startswith("./") else p for p in listing.stdout.split())
+    listing = sandbox.run(["/bin/sh", "-c", listing_cmd], timeout=60)
+    paths = sorted({posixpath.normpath(p) for p in listing.stdout.split()})
     cases: list[TestResult] = []
     unreadable = []
     for rel in paths:

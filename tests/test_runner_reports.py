@@ -105,7 +105,8 @@ def test_mocha_with_mocha_junit_reporter_real_run(tmp_path):
     assert "test/stack.test.js:5:" in next(c for c in rr.cases if c.status == "failed").traceback
 
 
-def test_junit_console_launcher_real_run(tmp_path):
+@pytest.mark.parametrize("own_dir", ["", " --reports-dir reports"], ids=["added", "users-own"])
+def test_junit_console_launcher_real_run(tmp_path, own_dir):
     need(shutil.which("javac") is not None, "a JDK (javac)")
     need(CONSOLE_JAR.is_file(), f"the JUnit console launcher {CONSOLE_JAR} (Debian package junit5)")
     repo = tmp_path / "sums"
@@ -123,9 +124,14 @@ def test_junit_console_launcher_real_run(tmp_path):
         "    @ParameterizedTest @ValueSource(ints = {1, 2}) void one(int n) { assertEquals(1, n); }\n"
         "}\n")
     subprocess.run(["javac", "-d", str(repo / "out"), "-cp", str(CONSOLE_JAR), str(src)], check=True, timeout=120)
+    (repo / "reports").mkdir()  # a report left by an earlier run of the user's own tree
+    (repo / "reports" / "TEST-junit-jupiter.xml").write_text(
+        '<testsuite><testcase classname="com.acme.Gone" name="old()"/></testsuite>')
     with open_sandbox("local", repo) as sbx:
-        rr = run_with_reports(sbx, f"java -jar {CONSOLE_JAR} -cp out --scan-classpath --disable-banner", timeout=120)
+        rr = run_with_reports(sbx, f"java -jar {CONSOLE_JAR} -cp out --scan-classpath --disable-banner{own_dir}",
+                              timeout=120)
     assert rr.runner == "junit-console" and rr.cases is not None, (rr.note, rr.result.stderr[-2000:])
+    assert ("--reports-dir=" in rr.command) == (not own_dir)  # the user's own folder is read, not replaced
     assert rr.result.returncode == 1
     assert statuses(rr.cases) == {"com.acme.SumsTest#adds": "passed", "com.acme.SumsTest#subtracts": "failed",
                                   "com.acme.SumsTest#one(int)[1]": "passed", "com.acme.SumsTest#one(int)[2]": "failed"}
