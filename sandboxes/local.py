@@ -52,7 +52,7 @@ def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None, memor
     env.update(HOME=home, TMPDIR=tmp, TMP=tmp, TEMP=tmp, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     env.update(maven_env(maven_repository()))  # the home that holds it is not the command's
     if memory_mb:
-        env.update(jvm_env(memory_mb))  # JVMs reserve more address space than RLIMIT_AS allows by default
+        env.update(jvm_env(memory_mb, home, tmp))  # JVMs reserve more address space than RLIMIT_AS allows by default
     if extra:
         env.update(extra)
     if memory_mb:

@@ -86,10 +86,17 @@ def node_env(extra_options: str = "") -> dict[str, str]:
     return {"NODE_OPTIONS": " ".join(opts)} if opts else {}
 
 
-def jvm_env(memory_mb: int) -> dict[str, str]:
+def jvm_env(memory_mb: int, home: str = "", tmp: str = "") -> dict[str, str]:
     """Options every JVM in a sandbox picks up so that it starts under an address-space limit of
     `memory_mb` (RLIMIT_AS): by default a JVM reserves a quarter of the machine's memory for its
-    heap and 1 GiB for class metadata up front, and glibc a 64 MiB arena per thread."""
+    heap and 1 GiB for class metadata up front, and glibc a 64 MiB arena per thread.
+    `home`/`tmp`: the sandbox's own, which a JVM does not take from HOME/TMPDIR (it asks the
+    passwd file, which has no entry for the sandbox's uid: user.home "?", and writes to /tmp,
+    which the sandbox uid cannot). Container support off: in the sandbox's cgroup namespace the
+    JDK's cgroup v1 probe throws (Gradle's daemon dies of it); the heap is sized here anyway."""
     heap = max(128, memory_mb // 4)
     opts = f"-Xmx{heap}m -XX:CompressedClassSpaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:+UseSerialGC"
+    opts += " -XX:-UseContainerSupport"
+    opts += f" -Duser.home={home}" if home else ""
+    opts += f" -Djava.io.tmpdir={tmp}" if tmp else ""
     return {"JAVA_TOOL_OPTIONS": opts, "MALLOC_ARENA_MAX": "2"}

@@ -5,8 +5,8 @@ the JUnit Platform console launcher run for real in the local sandbox, through t
 would type; patchwarden adds the reporter flags and reads the reports. The runners come from
 scripts/setup-dev.sh (pinned, in /opt/patchwarden/js-runners; the launcher from Debian's junit5):
 these tests fail under CI when they are missing and skip elsewhere. Maven Surefire and
-`node --test` are run for real in tests/test_test_reports.py. Gradle is not: no Gradle that runs
-offline on this JDK is available (docs/languages.md).
+`node --test` are run for real in tests/test_test_reports.py. Gradle is Debian's 4.4.1 (too old
+for the JUnit Platform, so its project uses JUnit 4 jars from Debian's junit4).
 """
 import os
 import shutil
@@ -21,6 +21,7 @@ from patchwarden.sandboxes.test_reports import run_with_reports
 
 JS_RUNNERS = Path("/opt/patchwarden/js-runners/node_modules")
 CONSOLE_JAR = Path("/usr/share/java/junit-platform-console-standalone.jar")
+JUNIT4_JARS = [Path("/usr/share/java/junit4.jar"), Path("/usr/share/java/hamcrest-core.jar")]
 
 
 def need(ok: bool, what: str) -> None:
@@ -138,3 +139,36 @@ def test_junit_console_launcher_real_run(tmp_path, own_dir):
     bad = next(c for c in rr.cases if c.nodeid.endswith("subtracts"))
     assert "expected: <1> but was: <0>" in bad.message
     assert "at com.acme.SumsTest.subtracts(SumsTest.java:8)" in bad.traceback
+
+
+def test_gradle_real_offline_run(tmp_path):
+    need(shutil.which("gradle") is not None, "gradle (Debian package gradle)")
+    need(all(j.is_file() for j in JUNIT4_JARS), "JUnit 4 jars (Debian package junit4)")
+    repo = tmp_path / "sums"
+    files = {
+        "build.gradle": "apply plugin: 'java'\n"
+                        f"dependencies {{ testCompile files({', '.join(repr(str(j)) for j in JUNIT4_JARS)}) }}\n",
+        "src/main/java/com/acme/Sums.java":
+            "package com.acme;\npublic class Sums { public static int sub(int a, int b) { return a + b; } }\n",
+        "src/test/java/com/acme/SumsTest.java": (
+            "package com.acme;\n"
+            "import static org.junit.Assert.assertEquals;\n"
+            "import org.junit.Test;\n"
+            "public class SumsTest {\n"
+            "    @Test public void adds() { assertEquals(3, 1 + 2); }\n"
+            "    @Test public void subtracts() { assertEquals(1, Sums.sub(2, 1)); }\n"
+            "}\n"),
+        # a report left by an earlier build of the user's own tree
+        "build/test-results/test/TEST-com.acme.Gone.xml": '<testsuite><testcase classname="com.acme.Gone" name="old"/></testsuite>',
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    with open_sandbox("local", repo) as sbx:
+        rr = run_with_reports(sbx, "gradle test --offline -q", timeout=300)
+    assert rr.runner == "gradle" and rr.cases is not None, (rr.note, rr.result.stderr[-3000:])
+    assert rr.result.returncode == 1
+    assert statuses(rr.cases) == {"com.acme.SumsTest#adds": "passed", "com.acme.SumsTest#subtracts": "failed"}
+    bad = next(c for c in rr.cases if c.status == "failed")
+    assert "expected:<1> but was:<3>" in bad.message
+    assert "at com.acme.SumsTest.subtracts(SumsTest.java:6)" in bad.traceback
