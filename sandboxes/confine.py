@@ -130,6 +130,13 @@ def hidden_program_binds(argv: list[str], root: Path, workdir: Path) -> list[str
     return sorted(found)
 
 
+def hidden_paths(paths: list[str], root: Path) -> list[str]:
+    """Those of `paths` (folders the copy links to, such as the repository's node_modules) that
+    the sandbox would hide (/tmp, /dev/shm, a masked home): shown again read-only."""
+    hidden = ["/tmp", "/dev/shm", *masked_dirs()]
+    return sorted(p for p in paths if any(_under(p, h) for h in hidden) and not _under(p, str(root)))
+
+
 def build_tool_caches(cmd: str) -> list[str]:
     """The user's Gradle cache a Gradle build in the command needs (read-only: the sandbox has no
     network, so an offline build resolves everything from it). Maven's repository is lent by

@@ -34,8 +34,8 @@ import weakref
 from pathlib import Path
 
 from .base import CappedBuffer, Limits, RunResult, SandboxError, check_source_dir
-from .confine import bwrap_argv, hidden_program_binds, chown_tree, confinement, mount_disk_cap, sandbox_uid
-from .toolchains import jvm_env, maven_env, maven_repository
+from .confine import bwrap_argv, hidden_paths, hidden_program_binds, chown_tree, confinement, mount_disk_cap, sandbox_uid
+from .toolchains import jvm_env, maven_env, maven_repository, node_env
 from .watchdog import kill_cgroup, unmount
 
 # Variables a test run legitimately needs; everything else is dropped.
@@ -52,9 +52,11 @@ def scrubbed_env(home: str, tmp: str, extra: dict[str, str] | None = None, memor
     env.update(HOME=home, TMPDIR=tmp, TMP=tmp, TEMP=tmp, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     env.update(maven_env(maven_repository()))  # the home that holds it is not the command's
     if memory_mb:
-        env.update(jvm_env(memory_mb))  # JVMs reserve more address space than RLIMIT_AS allows by default
+        env.update(jvm_env(memory_mb, home, tmp))  # JVMs reserve more address space than RLIMIT_AS allows by default
     if extra:
         env.update(extra)
+    if memory_mb:
+        env.update(node_env(env.get("NODE_OPTIONS", "")))  # wasm under RLIMIT_AS, as for JVMs above
     return env
 
 
@@ -125,12 +127,24 @@ def _make_pids_cgroup(max_procs: int, parent: Path | None = None) -> Path | None
         return None
 
 
-def _link_envs(src: Path, work: Path) -> None:
-    """The repository's own virtualenv (`.venv`, `venv`) is not copied, but a test command may
-    run it (`.venv/bin/python -m pytest`): link it into the copy instead."""
+def _link_envs(src: Path, work: Path) -> list[str]:
+    """The repository's own virtualenv (`.venv`, `venv`) and its `node_modules` folders (at any
+    depth) are not copied, but a test command runs them (`.venv/bin/python -m pytest`, `npx jest`):
+    link each into the copy instead, read-only in effect. Returns the folders linked to."""
+    linked = []
     for name in (".venv", "venv"):
         if (src / name / "pyvenv.cfg").is_file() and not (work / name).exists():
             (work / name).symlink_to(src / name)
+            linked.append(os.path.realpath(src / name))
+    for dirpath, dirnames, _ in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        if "node_modules" in dirnames and (work / rel).is_dir() and not (work / rel / "node_modules").exists():
+            target = os.path.realpath(Path(dirpath) / "node_modules")
+            if os.path.isdir(target):
+                (work / rel / "node_modules").symlink_to(target)
+                linked.append(target)
+        dirnames[:] = [d for d in dirnames if not COPY_IGNORE(dirpath, [d]) and d != ".git"]
+    return linked
 
 
 class LocalSandbox:
@@ -163,11 +177,12 @@ class LocalSandbox:
         self._watchdog = _start_watchdog(self._cgroup, self.root)
         self._procs: list[subprocess.Popen] = []
         self._closed = False
+        self._linked: list[str] = []
         try:
             if src is not None:
                 ignore = COPY_IGNORE if not copy_git else shutil.ignore_patterns("__pycache__", "*.pyc")
                 shutil.copytree(src, self._work, symlinks=True, ignore=ignore)
-                _link_envs(src, self._work)
+                self._linked = _link_envs(src, self._work)
             else:
                 self._work.mkdir()
             self.home.mkdir()
@@ -237,7 +252,7 @@ class LocalSandbox:
             leaf = self._cgroup / uuid.uuid4().hex[:12]
             leaf.mkdir()
         if self.confined:
-            expose = hidden_program_binds(argv, self.root, self._work)
+            expose = hidden_program_binds(argv, self.root, self._work) + hidden_paths(self._linked, self.root)
             argv = bwrap_argv(self.root, self._work, self.limits.max_disk_mb << 20, self.uid, expose=expose) + list(argv)
         try:
             proc = subprocess.Popen(

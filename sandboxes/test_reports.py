@@ -97,11 +97,23 @@ def _has_package(read, name: str) -> bool:
         return False
 
 
-def prepare(cmd: str, workdir: str, read=None) -> tuple[str, dict[str, str], str]:
+def _resolvable(sandbox, name: str) -> bool:
+    """Whether Node in the sandbox resolves package `name` from the work dir, as the runner would
+    (node_modules is a link to the repository's own, which the host-side reader may not follow)."""
+    probe = f"require.resolve({name!r} + '/package.json')"
+    try:
+        return sandbox.run(["node", "-e", probe], timeout=60).returncode == 0
+    except Exception:  # no node in this sandbox, or a backend's own error
+        return False
+
+
+def prepare(cmd: str, workdir: str, read=None, installed=None) -> tuple[str, dict[str, str], str]:
     """(command, environment, note): `cmd` with a reporter asked for when its runner is recognised
     and does not write a report by itself. Only reporter options are added; the tests run are the same.
-    `node --test` gets them through NODE_OPTIONS, so `npm test` and test paths keep working."""
+    `node --test` gets them through NODE_OPTIONS, so `npm test` and test paths keep working.
+    `installed(package)`: whether the project has a reporter package (default: read its node_modules)."""
     runner = recognize(cmd, read)
+    installed = installed or (lambda name: _has_package(read, name))
     out = posixpath.join(workdir, REPORT_DIR)
     words = _words(cmd)
     if runner == "node-test" and not any(w.startswith("--test-reporter") for w in words):
@@ -113,12 +125,14 @@ def prepare(cmd: str, workdir: str, read=None) -> tuple[str, dict[str, str], str
     if runner == "vitest" and not any(w.startswith("--reporter") for w in words):
         return cmd + " " + shlex.join(["--reporter=default", "--reporter=junit", f"--outputFile.junit={out}/vitest-junit.xml"]), {}, ""
     if runner == "jest" and not any(w.startswith("--reporters") for w in words):
-        if not _has_package(read, "jest-junit"):
+        if not installed("jest-junit"):
             return cmd, {}, "jest-junit is not installed in the project (npm i -D jest-junit gives per-test results)"
+        # jest-junit names no file by default (its suite is the first describe's title): ask for it.
         return (cmd + " --reporters=default --reporters=jest-junit",
-                {"JEST_JUNIT_OUTPUT_DIR": out, "JEST_JUNIT_OUTPUT_NAME": "jest-junit.xml"}, "")
+                {"JEST_JUNIT_OUTPUT_DIR": out, "JEST_JUNIT_OUTPUT_NAME": "jest-junit.xml",
+                 "JEST_JUNIT_ADD_FILE_ATTRIBUTE": "true"}, "")
     if runner == "mocha" and not any(w in ("--reporter", "-R") or w.startswith("--reporter=") for w in words):
-        if not _has_package(read, "mocha-junit-reporter"):
+        if not installed("mocha-junit-reporter"):
             return cmd, {}, "mocha-junit-reporter is not installed in the project (npm i -D mocha-junit-reporter gives per-test results)"
         return cmd + " " + shlex.join(["--reporter", "mocha-junit-reporter", "--reporter-options",
                                        f"mochaFile={out}/mocha-junit.xml"]), {}, ""
@@ -132,6 +146,21 @@ _LIST = ("find . -name node_modules -prune -o -type f -name '*.xml' \\( -path '*
          "-o -path '*/build/test-results/*TEST-*' -o -path './" + REPORT_DIR + "/*' \\) -print")
 
 
+def own_report_dir(cmd: str, runner: str | None, workdir: str) -> str | None:
+    """The report folder the user's own command names (the console launcher's `--reports-dir X`),
+    relative to the work dir; None when it names none or one outside the work dir."""
+    if runner != "junit-console":
+        return None
+    words = _words(cmd)
+    for i, w in enumerate(words):
+        value = w.split("=", 1)[1] if w.startswith("--reports-dir=") else (
+            words[i + 1] if w == "--reports-dir" and i + 1 < len(words) else None)
+        if value:
+            rel = posixpath.relpath(posixpath.normpath(posixpath.join(workdir, value)), workdir)
+            return None if rel == ".." or rel.startswith("../") else rel
+    return None
+
+
 def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | None = None,
                      extra_env: dict[str, str] | None = None) -> ReportRun:
     """Run `cmd` in `sandbox` and read its runner's per-test reports (see module doc).
@@ -139,17 +168,24 @@ def run_with_reports(sandbox, cmd: str, timeout: float, env: dict[str, str] | No
     runner = recognize(cmd, sandbox.read_file)
     if runner is None:
         return ReportRun(sandbox.run(cmd, timeout=timeout, env=env), None, None, "", cmd)
-    command, extra, note = prepare(cmd, sandbox.workdir, sandbox.read_file)
+    command, extra, note = prepare(cmd, sandbox.workdir, sandbox.read_file,
+                                   lambda name: _has_package(sandbox.read_file, name) or _resolvable(sandbox, name))
     extra = {**(extra_env or {}), **extra}
-    sandbox.run(["/bin/sh", "-c", _CLEAN], timeout=60)
+    own = own_report_dir(command, runner, sandbox.workdir)
+    clean, listing_cmd = _CLEAN, _LIST
+    if own:  # the user's own report folder: its stale reports go, its new ones are read
+        quoted = shlex.quote(own)
+        clean += f" && rm -f {quoted}/TEST-*.xml"
+        listing_cmd += f"; find {quoted} -maxdepth 1 -type f -name 'TEST-*.xml' 2>/dev/null"
+    sandbox.run(["/bin/sh", "-c", clean], timeout=60)
     res = sandbox.run(command, timeout=timeout, env={**(env or {}), **extra})
-    listing = sandbox.run(["/bin/sh", "-c", _LIST], timeout=60)
-    paths = sorted(p[2:] if p.startswith("./") else p for p in listing.stdout.split())
+    listing = sandbox.run(["/bin/sh", "-c", listing_cmd], timeout=60)
+    paths = sorted({posixpath.normpath(p) for p in listing.stdout.split()})
     cases: list[TestResult] = []
     unreadable = []
     for rel in paths:
         try:
-            cases.extend(read_junit(sandbox.read_file(rel), runner))
+            cases.extend(read_junit(sandbox.read_file(rel), runner, sandbox.workdir))
         except (OSError, ValueError) as exc:
             unreadable.append(f"{rel} ({exc})")
         except Exception as exc:  # a backend's own error type for a file that vanished
@@ -176,17 +212,25 @@ def jvm_test_id(cls: str, name: str) -> str:
     return f"{cls}#{name}" if cls and name else cls or name
 
 
-def _case_id(case: ET.Element, suites: list[str], runner: str) -> str:
+def _relative(path: str, workdir: str) -> str:
+    """A report's file path relative to the work dir (mocha-junit-reporter writes absolute ones,
+    which differ per sandbox), so the same test has the same id in every run."""
+    root = workdir.rstrip("/") + "/"
+    return path[len(root):] if workdir and path.startswith(root) else path
+
+
+def _case_id(case: ET.Element, suites: list[str], runner: str, workdir: str = "") -> str:
     name = case.get("name", "")
     if runner in JVM_RUNNERS:
         return jvm_test_id(case.get("classname") or (suites[-1] if suites else ""), name)
-    prefix = [case.get("file")] if case.get("file") else []
+    prefix = [_relative(case.get("file"), workdir)] if case.get("file") else []
     inner = [s for s in suites if s and s not in prefix and not name.startswith(s + " ")]
     return " > ".join([*prefix, *inner, name])
 
 
-def read_junit(xml: bytes | str, runner: str) -> list[TestResult]:
-    """The test cases of one JUnit XML report; ValueError when it is not readable XML."""
+def read_junit(xml: bytes | str, runner: str, workdir: str = "") -> list[TestResult]:
+    """The test cases of one JUnit XML report; ValueError when it is not readable XML.
+    `workdir`: where the run's files were, so that reported file paths are given relative to it."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
@@ -196,11 +240,13 @@ def read_junit(xml: bytes | str, runner: str) -> list[TestResult]:
     def walk(node: ET.Element, suites: list[str]) -> None:
         for child in node:
             if child.tag == "testsuite":
-                name = child.get("file") or child.get("name", "")  # a JS suite that names its file
+                # A JS suite that names its file (mocha-junit-reporter: each describe block is a flat
+                # suite with the file and the case's name is its full title).
+                name = _relative(child.get("file"), workdir) if child.get("file") else child.get("name", "")
                 # A JVM suite is the class (the case carries it); a JS suite is a describe block or file.
                 walk(child, suites if runner in JVM_RUNNERS else [*suites, name])
             elif child.tag == "testcase":
-                out.append(_case(child, suites, runner))
+                out.append(_case(child, suites, runner, workdir))
 
     if root.tag == "testsuite" and runner not in JVM_RUNNERS:
         walk(root, [root.get("name", "")])
@@ -209,7 +255,7 @@ def read_junit(xml: bytes | str, runner: str) -> list[TestResult]:
     return out
 
 
-def _case(case: ET.Element, suites: list[str], runner: str) -> TestResult:
+def _case(case: ET.Element, suites: list[str], runner: str, workdir: str = "") -> TestResult:
     status, message, text = "passed", "", ""
     for child in case:
         if child.tag in ("failure", "error"):
@@ -223,4 +269,4 @@ def _case(case: ET.Element, suites: list[str], runner: str) -> TestResult:
         duration = float(case.get("time", "0") or 0)
     except ValueError:
         duration = 0.0
-    return TestResult(_case_id(case, suites, runner), status, message.strip(), text, duration)
+    return TestResult(_case_id(case, suites, runner, workdir), status, message.strip(), text, duration)

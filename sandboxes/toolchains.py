@@ -12,6 +12,9 @@ PATCHWARDEN_MAVEN_REPO names another repository folder; an empty value lends non
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 MAVEN_REPO_ENV = "PATCHWARDEN_MAVEN_REPO"
@@ -58,10 +61,42 @@ def lent_maven_repository(source: Path | str | None, choice: str | None = "auto"
     return maven_repository()
 
 
-def jvm_env(memory_mb: int) -> dict[str, str]:
+# V8 reserves about 10 GiB of address space per WebAssembly memory for its trap-handler guard
+# regions, so under RLIMIT_AS any wasm fails ("Cannot allocate Wasm memory": Vitest/Vite's
+# rollup and es-module-lexer). Inline bounds checks need no reservation (Node >= 20.15).
+NODE_WASM_OPTION = "--disable-wasm-trap-handler"
+
+
+@lru_cache(maxsize=1)
+def _node_takes_wasm_option() -> bool:
+    """Whether this host's node accepts the option (an older one refuses to start with it)."""
+    node = shutil.which("node")
+    try:
+        return bool(node) and subprocess.run([node, NODE_WASM_OPTION, "-e", "0"], capture_output=True,
+                                             timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def node_env(extra_options: str = "") -> dict[str, str]:
+    """NODE_OPTIONS for a Node process under an address-space limit, with `extra_options` (a
+    caller's own NODE_OPTIONS) kept after it; nothing when node lacks the option."""
+    opts = [NODE_WASM_OPTION] if _node_takes_wasm_option() else []
+    opts += [extra_options] if extra_options else []
+    return {"NODE_OPTIONS": " ".join(opts)} if opts else {}
+
+
+def jvm_env(memory_mb: int, home: str = "", tmp: str = "") -> dict[str, str]:
     """Options every JVM in a sandbox picks up so that it starts under an address-space limit of
     `memory_mb` (RLIMIT_AS): by default a JVM reserves a quarter of the machine's memory for its
-    heap and 1 GiB for class metadata up front, and glibc a 64 MiB arena per thread."""
+    heap and 1 GiB for class metadata up front, and glibc a 64 MiB arena per thread.
+    `home`/`tmp`: the sandbox's own, which a JVM does not take from HOME/TMPDIR (it asks the
+    passwd file, which has no entry for the sandbox's uid: user.home "?", and writes to /tmp,
+    which the sandbox uid cannot). Container support off: in the sandbox's cgroup namespace the
+    JDK's cgroup v1 probe throws (Gradle's daemon dies of it); the heap is sized here anyway."""
     heap = max(128, memory_mb // 4)
     opts = f"-Xmx{heap}m -XX:CompressedClassSpaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:+UseSerialGC"
+    opts += " -XX:-UseContainerSupport"
+    opts += f" -Duser.home={home}" if home else ""
+    opts += f" -Djava.io.tmpdir={tmp}" if tmp else ""
     return {"JAVA_TOOL_OPTIONS": opts, "MALLOC_ARENA_MAX": "2"}

@@ -15,6 +15,18 @@ command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=n
 command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
 # JaCoCo's agent: per-test coverage for Java localization (repair/runtime_coverage.py).
 [ -f /usr/share/java/org.jacoco.agent.rt.jar ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjacoco-java >/dev/null; }
+# The JUnit Platform console launcher, Gradle and the JavaScript runners, so that each report reader
+# is tested on real runner output (tests/test_runner_reports.py; pinned: mocha 12 breaks
+# mocha-junit-reporter 2.2.1, vitest 4+ needs Node 22). Outside any repository, under /opt so
+# the local sandbox (which masks /root and /home) can read it; tests link node_modules to it.
+[ -f /usr/share/java/junit-platform-console-standalone.jar ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq junit5 >/dev/null; }
+# Debian's Gradle 4.4.1 (runs on JDK 17, offline; JUnit 4 from the junit4 package that junit5 pulls in).
+command -v gradle >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gradle >/dev/null; }
+JS_RUNNERS=/opt/patchwarden/js-runners
+[ -f "$JS_RUNNERS/node_modules/.pinned-v1" ] || {
+  mkdir -p "$JS_RUNNERS" && (cd "$JS_RUNNERS" && npm install -q --no-audit --no-fund --no-save \
+    jest@30.5.2 jest-junit@17.0.0 vitest@3.2.7 mocha@11.7.5 mocha-junit-reporter@2.2.1 >/dev/null) &&
+  touch "$JS_RUNNERS/node_modules/.pinned-v1"; }
 
 if ! docker info >/dev/null 2>&1; then
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then

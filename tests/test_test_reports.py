@@ -1,9 +1,9 @@
 """Per-test results of Java and JavaScript runners (sandboxes/test_reports.py).
 
 Maven Surefire and `node --test` reports are produced here by the real runners (mvn offline,
-Node 20). Gradle, the JUnit console launcher, Jest (jest-junit), Vitest and Mocha
-(mocha-junit-reporter) are not installed on the test machines: their readers are checked on XML in
-the layout each tool documents, and the flags patchwarden adds are checked as text.
+Node 20); Gradle, the JUnit console launcher, Jest (jest-junit), Vitest and Mocha
+(mocha-junit-reporter) run for real in tests/test_runner_reports.py. Here their readers are also
+checked on fixed XML (fast, without the runners), and the flags patchwarden adds as text.
 """
 import shutil
 from pathlib import Path
@@ -103,7 +103,7 @@ def test_runners_are_recognised_and_reporters_asked_for(tmp_path):
     assert "--reporters=jest-junit" in cmd and env["JEST_JUNIT_OUTPUT_DIR"] == "/w/.patchwarden/reports" and not note
 
 
-# Layouts as each tool documents them (not produced here: see the module docstring).
+# Layouts as each tool writes them (real runs: tests/test_runner_reports.py).
 GRADLE = """<?xml version="1.0" encoding="UTF-8"?>
 <testsuite name="com.acme.SumsTest" tests="2" skipped="0" failures="1" errors="0" timestamp="2024-01-01T00:00:00" hostname="h" time="0.02">
   <properties/>
@@ -128,7 +128,8 @@ VITEST = """<testsuites name="vitest tests" tests="1" failures="0"><testsuite na
 <testcase classname="src/math.test.ts" name="math &gt; adds" time="0.001"/>
 </testsuite></testsuites>"""
 MOCHA = """<testsuites name="Mocha Tests" tests="1" failures="1"><testsuite name="Root Suite" tests="0"/>
-<testsuite name="Stack" tests="1" failures="1"><testcase name="Stack pops the last item" classname="pops the last item" time="0.001">
+<testsuite name="Stack" tests="0" file="/w/test/stack.test.js"/>
+<testsuite name="pop" tests="1" failures="1" file="/w/test/stack.test.js"><testcase name="Stack pop empties it" classname="empties it" time="0.001">
 <failure message="expected 1 to equal 2" type="AssertionError">AssertionError: expected 1 to equal 2</failure></testcase></testsuite></testsuites>"""
 
 
@@ -140,6 +141,7 @@ def test_readers_for_each_documented_report_layout():
     jest = {c.nodeid: c.status for c in read_junit(JEST_JUNIT, "jest")}
     assert jest == {"src/math.test.js > math adds": "passed", "src/math.test.js > math subtracts": "failed"}
     assert {c.nodeid for c in read_junit(VITEST, "vitest")} == {"src/math.test.ts > math > adds"}
-    assert {c.nodeid: c.status for c in read_junit(MOCHA, "mocha")} == {"Stack pops the last item": "failed"}
+    # mocha-junit-reporter: flat suites naming the file by its absolute path in the work dir
+    assert {c.nodeid: c.status for c in read_junit(MOCHA, "mocha", "/w")} == {"test/stack.test.js > Stack pop empties it": "failed"}
     with pytest.raises(ValueError, match="unreadable JUnit XML"):
         read_junit("<testsuite", "maven")
