@@ -43,6 +43,7 @@ import torch
 from patchwarden.neuron_patch.arch import ModelParts, parse_layers
 from patchwarden.neuron_patch.data import Case, encode_pair
 from patchwarden.neuron_patch.mint_fit import NeuronFit, neuron_schedule
+from patchwarden.neuron_patch.probe_variants import probe_variants
 from patchwarden.neuron_patch.scoring import device_of, padded, teacher_forced
 
 BASE_F = 0.01
@@ -55,6 +56,7 @@ BASE_F = 0.01
 AUTO_SCALES = (1.0, 10.0, 100.0, 1000.0)
 AUTO_CANDIDATES = (("upper-half", 10), ("all", 50))
 DIRECTIONS = ("fit", "pinv", "grad")
+VARIANTS = 3         # reworded copies of each locality probe guarded by the fit (probe_variants)
 LOCALITY_TRIES = 10  # best candidates checked against the locality probes per step
 
 
@@ -363,6 +365,16 @@ class Mint:
         result.seconds = time.perf_counter() - start
         return result, patched
 
+    def _same_requests(self) -> list[Case]:
+        """Reworded probes (probe_variants) that the model, before the edit, answers exactly as the
+        probe itself: the same request in other words, whose answer the edit must keep too.  A
+        rewording the model already answers differently is noise to the fit, not a guard."""
+        if not self._probes:
+            return []
+        pairs = probe_variants(self._probes, VARIANTS)
+        answers = self.probe_answers([v for _, v in pairs])
+        return [v for (n, v), a in zip(pairs, answers) if a == self._before[n]]
+
     def _fit_once(self, result: CaseResult, prompt_ids: list[int], target_ids: list[int], start: float):
         """The fitted patch (mint_fit): the `top_k` best neurons of the chosen layers for the whole
         target, their value vectors fitted against the target's loss and the probes' KL."""
@@ -373,8 +385,10 @@ class Mint:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         fitter = NeuronFit(self.model, self.parts, pad)
         probes = [encode_pair(self.tokenizer, c.prompt, c.target) for c in self._probes]
+        guard = [encode_pair(self.tokenizer, c.prompt, c.target) for c in self._same_requests()]
         neurons = fitter.candidates(prompt_ids, target_ids, self.layers, min(self.top_k, self.config.max_neurons), probes)
-        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale, self.config.min_locality) or {}
+        patched = fitter.fit(prompt_ids, target_ids, neurons, probes, self.scale, self.config.min_locality,
+                             guard) or {}
         result.tokens_repaired = sum(r != 0 for r in before.ranks)   # wrong tokens the fit had to flip
         result.status = "repaired" if patched else "skipped"
         result.steps = len(patched)

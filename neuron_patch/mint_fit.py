@@ -103,11 +103,15 @@ class NeuronFit:
 
     # --- the fit -----------------------------------------------------------------------
     def fit(self, prompt_ids: list[int], target_ids: list[int], neurons: list[tuple[int, int]],
-            probes: list[tuple[list[int], list[int]]], scale: float = 1.0, min_locality: float = 0.9) -> dict | None:
+            probes: list[tuple[list[int], list[int]]], scale: float = 1.0, min_locality: float = 0.9,
+            guard: list[tuple[list[int], list[int]]] = ()) -> dict | None:
         """Fit the value vectors of `neurons` so that the target is top-1 (teacher-forced) at every
         position while at least `min_locality` of the probes keep their answers (top-1 at every
         answer position); on success write them into the model and return
-        {(layer, neuron): value before}, else leave the model untouched and return None."""
+        {(layer, neuron): value before}, else leave the model untouched and return None.
+        `guard`: reworded probes (probe_variants) that join the KL term, the acceptance (they too
+        must keep `min_locality` of their answers) and the polish's count, so the change also
+        keeps the answers of phrasings the probes do not show literally."""
         dev = device_of(self.model)
         by_layer: dict[int, list[int]] = {}
         for layer, idx in neurons:
@@ -128,6 +132,7 @@ class NeuronFit:
 
         tgt = x[0, len(prompt_ids):]
         span = slice(len(prompt_ids) - 1, x.shape[1] - 1)
+        n_probes, probes = len(probes), list(probes) + list(guard)
         probe_x, probe_mask, probe_pos, probe_before = self._probe_batch(probes)
         hooks = [self.parts.ffn_out[l].register_forward_hook(hook_for(l)) for l in by_layer]
         solved, best, polish = None, 0.0, POLISH_STEPS
@@ -135,21 +140,25 @@ class NeuronFit:
             with torch.enable_grad():
                 for _ in range(MAX_STEPS):
                     logits = self.model(input_ids=x).logits[0, span].float()
-                    loss, kept = self._hinge(logits, tgt), 1.0
+                    loss, kept, held, guard_kept = self._hinge(logits, tgt), 1.0, 1.0, 1.0
                     if probe_x is not None:
                         now = torch.log_softmax(self.model(input_ids=probe_x, attention_mask=probe_mask)
                                                 .logits.float()[probe_pos], -1)
                         # KL summed over each probe's answer positions, averaged over probes: the
                         # same footing as the hinge, which sums over the target's positions.
                         loss = loss + KL_WEIGHT * F.kl_div(now, probe_before, log_target=True,
-                                                           reduction="sum") / len(probes)
-                        moved = probe_pos[0][now.argmax(-1) != probe_before.argmax(-1)]
-                        kept = 1 - moved.unique().numel() / len(probes)
+                                                           reduction="sum") / max(n_probes, 1)
+                        moved = probe_pos[0][now.argmax(-1) != probe_before.argmax(-1)].unique()
+                        kept = 1 - int((moved < n_probes).sum()) / n_probes if n_probes else 1.0
+                        held = 1 - moved.numel() / len(probes)   # the reworded ones too
+                        if guard:
+                            guard_kept = 1 - int((moved >= n_probes).sum()) / (len(probes) - n_probes)
                     # Good when repaired and the probes keep their answers; while they do not, the
                     # KL term pulls the change back (the hinge holds the repair).
                     # Then polish: more steps, keeping the state where the most probes held.
-                    if self._solved(logits, tgt) and kept >= max(min_locality, best):
-                        solved, best = {l: d.detach().clone() for l, d in deltas.items()}, kept
+                    if self._solved(logits, tgt) and kept >= min_locality and held >= best and \
+                            guard_kept >= min_locality:
+                        solved, best = {l: d.detach().clone() for l, d in deltas.items()}, held
                     if solved is not None:
                         if probe_x is None or polish == 0:
                             break
