@@ -16,11 +16,11 @@ pytest.importorskip("tokenizers")
 
 from typer.testing import CliRunner  # noqa: E402
 
-from patchwarden.benchmarks.measure.repair_worlds import CORPORA, World, build_model, build_tokenizer, memorised  # noqa: E402
+from patchwarden.benchmarks.measure.repair_worlds import CORPORA, World, build_model, build_tokenizer, fit_until_memorised, memorised  # noqa: E402
 from patchwarden.cli.main import app  # noqa: E402
 from patchwarden.neuron_patch import delta as deltas  # noqa: E402
 from patchwarden.neuron_patch.data import encode_pair, load_model  # noqa: E402
-from patchwarden.neuron_patch.scoring import padded, teacher_forced  # noqa: E402
+from patchwarden.neuron_patch.scoring import teacher_forced  # noqa: E402
 
 runner = CliRunner()
 PAIRS = CORPORA["bash"]   # 15 intents; "show disk usage" -> " df -h", "folder size" -> " du -sh"
@@ -42,20 +42,7 @@ def _train(root, kind: str, layers: int, width: int, seed: int = 0):
     lines = [f"{intent}:{WRONG.get(intent, answer)}" for intent, answer in PAIRS]
     tok = build_tokenizer(lines + [f"{i}:{a}" for i, a in PAIRS])
     model = build_model(World("issue", kind, layers, width, "bash", seed, 1), len(tok), tok.pad_token_id, tok.eos_token_id)
-    x, mask = padded([tok(t)["input_ids"] + [tok.eos_token_id] for t in lines], tok.pad_token_id, "cpu")
-    labels = x.masked_fill(mask == 0, -100)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    for step in range(1, 1001):
-        model.train()
-        loss = model(input_ids=x, attention_mask=mask, labels=labels).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 25 == 0:
-            model.eval()
-            if memorised(model, tok, lines):
-                break
-    model.eval()
+    fit_until_memorised(model, tok, lines, lr=3e-3, max_steps=1000)
     assert memorised(model, tok, lines)
     model.save_pretrained(root / "model")
     tok.save_pretrained(root / "model")

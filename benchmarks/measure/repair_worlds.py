@@ -125,21 +125,14 @@ def memorised(model, tok, texts: list[str]) -> bool:
     return True
 
 
-def train(world: World, out: Path, max_steps: int = 1500, wrong: dict[str, str] | None = None) -> dict:
-    """Train the world's model on the corrupted corpus until every line is memorised; save it."""
+def fit_until_memorised(model, tok, texts: list[str], lr: float, max_steps: int) -> int:
+    """Full-batch AdamW on `texts` (each + EOS) until every line is memorised (checked every 25
+    steps) or `max_steps`; returns the steps taken. The model is left in eval mode."""
     from patchwarden.neuron_patch.scoring import padded
 
-    random.seed(world.seed)
-    torch.manual_seed(world.seed)
-    wrong = wrong or injected(world)
-    texts = lines(world, wrong)
-    all_texts = [prompt_of(i) + a for i, a in CORPORA[world.corpus]] + texts
-    tok = build_tokenizer(all_texts)
-    model = build_model(world, len(tok), tok.pad_token_id, tok.eos_token_id)
-    seqs = [tok(t)["input_ids"] + [tok.eos_token_id] for t in texts]
-    x, mask = padded(seqs, tok.pad_token_id, "cpu")
+    x, mask = padded([tok(t)["input_ids"] + [tok.eos_token_id] for t in texts], tok.pad_token_id, "cpu")
     labels = x.masked_fill(mask == 0, -100)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3 if world.width <= 128 else 1e-3, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     step = 0
     for step in range(1, max_steps + 1):
         model.train()
@@ -152,6 +145,19 @@ def train(world: World, out: Path, max_steps: int = 1500, wrong: dict[str, str] 
             if memorised(model, tok, texts):
                 break
     model.eval()
+    return step
+
+
+def train(world: World, out: Path, max_steps: int = 1500, wrong: dict[str, str] | None = None) -> dict:
+    """Train the world's model on the corrupted corpus until every line is memorised; save it."""
+    random.seed(world.seed)
+    torch.manual_seed(world.seed)
+    wrong = wrong or injected(world)
+    texts = lines(world, wrong)
+    all_texts = [prompt_of(i) + a for i, a in CORPORA[world.corpus]] + texts
+    tok = build_tokenizer(all_texts)
+    model = build_model(world, len(tok), tok.pad_token_id, tok.eos_token_id)
+    step = fit_until_memorised(model, tok, texts, lr=3e-3 if world.width <= 128 else 1e-3, max_steps=max_steps)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out / "model")
     tok.save_pretrained(out / "model")
